@@ -1,0 +1,5 @@
+"""``python -m facecodec``."""
+
+from facecodec.cli import main
+
+main()

@@ -1,0 +1,253 @@
+"""The Python API: images in, ``.ffc`` bytes out, and back.
+
+This is the one place that turns images into batches and back: colour policy,
+padding, model calls, cropping. The CLI, benchmarks and the Pillow plugin call
+these functions.
+
+Any image size is accepted (up to ``MAX_SIDE`` per side): the image is padded
+on the right and bottom to a multiple of 16 by repeating its edge pixels,
+coded, and the decoded image is cropped back to the original size. Images of
+the same padded size are coded in one batch.
+
+Quality is a number in [1, 8] (1 smallest files, 8 best fidelity); any value
+in between works and is rounded to a multiple of 1/16, the resolution the file
+stores.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from . import container, registry
+from .errors import FacecodecError, QualityError
+from .imageio import to_array, to_pil
+
+if TYPE_CHECKING:
+    import torch
+    from PIL import Image
+
+QUALITY_MIN, QUALITY_MAX = 1.0, 8.0
+QUALITY_RESOLUTION = 16  # file stores round(quality * 16)
+DEFAULT_QUALITY = 4.0
+DEFAULT_BATCH = 64
+
+
+def quality_code(quality: float) -> int:
+    """The byte a file stores for ``quality``; outside [1, 8] is an error."""
+    try:
+        q = float(quality)
+    except (TypeError, ValueError):
+        raise QualityError(f"quality must be a number, got {quality!r}") from None
+    if not QUALITY_MIN <= q <= QUALITY_MAX:
+        raise QualityError(f"quality {q:g} is outside {QUALITY_MIN:g}..{QUALITY_MAX:g}")
+    return round(q * QUALITY_RESOLUTION)
+
+
+def quality_from_code(code: int) -> float:
+    return code / QUALITY_RESOLUTION
+
+
+@functools.lru_cache(maxsize=8)
+def load_model(name: str, device: str = "cpu") -> torch.nn.Module:
+    """A registry model with shipped weights, cached per (name, device)."""
+    return registry.create_model(name, device=device)
+
+
+def _device(device: str) -> str:
+    from .devices import pick_device
+
+    return str(pick_device(device))
+
+
+@dataclass(frozen=True)
+class Encoded:
+    """One encoded image: the ``.ffc`` bytes and what was done to the input."""
+
+    data: bytes
+    width: int
+    height: int
+    channels: int
+    quality: float
+    model: str
+    converted_to_grey: bool
+
+    @property
+    def bpp(self) -> float:
+        """Bits per pixel of the whole file, header included."""
+        return len(self.data) * 8 / (self.width * self.height)
+
+
+def _match_channels(arr: np.ndarray, model_channels: int) -> np.ndarray:
+    if arr.shape[2] == model_channels:
+        return arr
+    if model_channels == 1:
+        return np.asarray(to_pil(arr).convert("L"))[..., None]
+    return np.repeat(arr, 3, axis=2)
+
+
+def _padded_batch(arrays: Sequence[np.ndarray], multiple: int, device: str) -> torch.Tensor:
+    import torch
+    import torch.nn.functional as F
+
+    x = torch.from_numpy(np.stack(arrays)).permute(0, 3, 1, 2).float().div_(255)
+    h, w = x.shape[2:]
+    pad_h, pad_w = (-h) % multiple, (-w) % multiple
+    if pad_h or pad_w:
+        x = F.pad(x, (0, pad_w, 0, pad_h), mode="replicate")
+    return x.to(device)
+
+
+def _groups(shapes: Sequence[tuple], batch_size: int) -> list[list[int]]:
+    """Indices grouped by shape, each group cut into batches of ``batch_size``."""
+    by_shape: dict[tuple, list[int]] = {}
+    for i, shape in enumerate(shapes):
+        by_shape.setdefault(shape, []).append(i)
+    out = []
+    for idx in by_shape.values():
+        out.extend(idx[s : s + batch_size] for s in range(0, len(idx), batch_size))
+    return out
+
+
+def encode_batch(
+    images: Sequence[Any],
+    model: str = registry.DEFAULT_CODEC,
+    quality: float | Sequence[float] = DEFAULT_QUALITY,
+    device: str = "auto",
+    batch_size: int = DEFAULT_BATCH,
+) -> list[Encoded]:
+    """Encode many images (PIL images or uint8 arrays); one quality or one per image."""
+    import torch
+
+    spec = registry.get_spec(model)
+    qualities = [quality] * len(images) if np.isscalar(quality) else list(quality)
+    if len(qualities) != len(images):
+        raise QualityError("give one quality, or one per image")
+    codes = [quality_code(q) for q in qualities]
+    arrays = [to_array(im) for im in images]
+    dev = _device(device)
+    net = load_model(spec.name, dev)
+    coded = [_match_channels(a, spec.channels) for a in arrays]
+    results: list[Encoded | None] = [None] * len(arrays)
+    for idx in _groups([a.shape for a in coded], batch_size):
+        x = _padded_batch([coded[i] for i in idx], net.downsampling, dev)
+        q = torch.tensor([quality_from_code(codes[i]) for i in idx])
+        for i, face in zip(idx, net.compress(x, q)):
+            h, w, c = arrays[i].shape
+            data = container.pack(
+                container.FfcFile(
+                    model_id=spec.model_id,
+                    quality_code=codes[i],
+                    width=w,
+                    height=h,
+                    channels=c,
+                    z_stream=face.z_stream,
+                    y_stream=face.y_stream,
+                )
+            )
+            results[i] = Encoded(
+                data, w, h, c, quality_from_code(codes[i]), spec.name,
+                converted_to_grey=c == 3 and spec.channels == 1,
+            )  # fmt: skip
+    return results  # type: ignore[return-value]
+
+
+def encode(
+    image: Any,
+    model: str = registry.DEFAULT_CODEC,
+    quality: float = DEFAULT_QUALITY,
+    device: str = "auto",
+) -> bytes:
+    """Encode one image (PIL image or uint8 array) to ``.ffc`` bytes."""
+    return encode_batch([image], model=model, quality=quality, device=device)[0].data
+
+
+def parse(data: bytes) -> container.FfcFile:
+    """Validate ``.ffc`` bytes (magic, version, lengths, model id, CRC) without decoding."""
+    return container.unpack(data, known_model_ids=registry.model_ids())
+
+
+def decode_batch(
+    datas: Sequence[bytes], device: str = "auto", batch_size: int = DEFAULT_BATCH
+) -> list[np.ndarray | FacecodecError]:
+    """Decode many ``.ffc`` files to uint8 (H, W, C) arrays.
+
+    A file that fails to parse gives its :class:`FacecodecError` in its slot;
+    the others still decode. Files are batched by model and padded size.
+    """
+    import torch
+
+    from .models.hyperprior import CompressedFace
+
+    results: list[np.ndarray | FacecodecError | None] = [None] * len(datas)
+    parsed: dict[int, container.FfcFile] = {}
+    for i, data in enumerate(datas):
+        try:
+            parsed[i] = parse(data)
+        except FacecodecError as exc:
+            results[i] = exc
+    dev = _device(device)
+    keys, order = [], list(parsed)
+    for i in order:
+        f = parsed[i]
+        keys.append((f.model_id, -(-f.height // 16) * 16, -(-f.width // 16) * 16))
+    for group in _groups(keys, batch_size):
+        members = [order[g] for g in group]
+        spec = registry.spec_for_id(parsed[members[0]].model_id)
+        net = load_model(spec.name, dev)
+        _, ph, pw = keys[group[0]]
+        stride = net.downsampling // 2
+        faces = [
+            CompressedFace(parsed[i].z_stream, parsed[i].y_stream, ph // stride, pw // stride)
+            for i in members
+        ]
+        q = torch.tensor([quality_from_code(parsed[i].quality_code) for i in members])
+        x_hat = net.decompress(faces, q, device=dev)
+        pixels = (x_hat * 255).round_().to(torch.uint8).permute(0, 2, 3, 1).cpu().numpy()
+        for i, img in zip(members, pixels):
+            f = parsed[i]
+            img = img[: f.height, : f.width]
+            if img.shape[2] != f.channels:
+                img = np.repeat(img, f.channels, axis=2)
+            results[i] = np.ascontiguousarray(img)
+    return results  # type: ignore[return-value]
+
+
+def decode_array(data: bytes, device: str = "auto") -> np.ndarray:
+    """Decode one ``.ffc`` file to a uint8 (H, W, C) array."""
+    result = decode_batch([data], device=device)[0]
+    if isinstance(result, FacecodecError):
+        raise result
+    return result
+
+
+def decode(data: bytes, device: str = "auto") -> Image.Image:
+    """Decode one ``.ffc`` file to a PIL image (mode L, or RGB for colour originals)."""
+    return to_pil(decode_array(data, device))
+
+
+def describe(data: bytes) -> dict[str, Any]:
+    """Header fields of a ``.ffc`` file, as printed by ``facecodec info``."""
+    f = parse(data)
+    spec = registry.spec_for_id(f.model_id)
+    pixels = f.width * f.height
+    return {
+        "format_version": f.version,
+        "model": spec.name,
+        "model_id": f.model_id,
+        "quality": quality_from_code(f.quality_code),
+        "width": f.width,
+        "height": f.height,
+        "channels": f.channels,
+        "coded_channels": spec.channels,
+        "z_bytes": len(f.z_stream),
+        "y_bytes": len(f.y_stream),
+        "header_bytes": container.overhead_bytes(f),
+        "total_bytes": len(data),
+        "bpp": round(len(data) * 8 / pixels, 4),
+        "crc": "ok",
+    }

@@ -1,0 +1,217 @@
+"""File-level batch work for the CLI: find inputs, plan outputs, run, report.
+
+Rules shared by ``encode`` and ``decode``:
+
+* an input is a file, a directory (searched recursively for the right
+  suffixes) or ``-`` (stdin);
+* one input: ``-o`` is a file, a directory, ``-`` (stdout), or omitted (next to
+  the input with the new suffix; stdin goes to stdout);
+* several inputs or a directory: ``-o`` is a directory; relative paths under an
+  input directory are kept;
+* every output is written atomically, an existing output is an error unless
+  ``--force``, and a bad file is reported and skipped; the return value counts
+  failures, so the CLI can exit 1 when any file failed.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from . import api, registry
+from .errors import FacecodecError, OutputExists
+from .imageio import IMAGE_SUFFIXES, encode_png, format_for, load_image, write_atomic
+
+STDIO = "-"
+
+
+@dataclass
+class Job:
+    source: str  # a path or "-"
+    dest: str  # a path or "-"
+
+
+def _collect(inputs: Sequence[str], suffixes: Sequence[str]) -> list[tuple[str, Path | None]]:
+    """(source, path relative to its input directory or None) for every input."""
+    found: list[tuple[str, Path | None]] = []
+    for item in inputs:
+        path = Path(item)
+        if item != STDIO and path.is_dir():
+            files = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in suffixes)
+            if not files:
+                raise FacecodecError(f"no {'/'.join(suffixes)} files in directory {item}")
+            found.extend((str(p), p.relative_to(path)) for p in files)
+        else:
+            found.append((item, None))
+    return found
+
+
+def plan(inputs: Sequence[str], output: str | None, suffix: str, in_suffixes: Sequence[str]) -> list[Job]:
+    """Pair every input with its output path (see module docstring)."""
+    found = _collect(inputs, in_suffixes)
+    single = len(found) == 1 and found[0][1] is None
+    if single:
+        source = found[0][0]
+        if output is None:
+            dest = STDIO if source == STDIO else str(Path(source).with_suffix(suffix))
+        elif output != STDIO and (Path(output).is_dir() or output.endswith(("/", "\\"))):
+            name = "stdin" if source == STDIO else Path(source).stem
+            dest = str(Path(output) / (name + suffix))
+        else:
+            dest = output
+        return [Job(source, dest)]
+    if output is None or output == STDIO:
+        raise FacecodecError("several inputs need -o DIRECTORY")
+    if Path(output).exists() and not Path(output).is_dir():
+        raise FacecodecError(f"-o {output} is a file; several inputs need a directory")
+    if sum(1 for s, _ in found if s == STDIO) > 0:
+        raise FacecodecError("- (stdin) can only be used as the only input")
+    jobs = []
+    for source, rel in found:
+        rel = rel if rel is not None else Path(Path(source).name)
+        jobs.append(Job(source, str(Path(output) / rel.with_suffix(suffix))))
+    return jobs
+
+
+class Reporter:
+    """Progress bar (many files, on a terminal), per-file errors, JSON lines."""
+
+    def __init__(self, total: int, as_json: bool, label: str, stdout_busy: bool) -> None:
+        from rich.console import Console
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeRemainingColumn,
+        )
+
+        self.as_json = as_json
+        self.out = sys.stderr if stdout_busy else sys.stdout
+        self.failures = 0
+        self.progress = Progress(
+            TextColumn(label), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+            console=Console(stderr=True), disable=total < 2 or not sys.stderr.isatty(),
+        )  # fmt: skip
+        self.task = self.progress.add_task(label, total=total)
+
+    def __enter__(self) -> Reporter:
+        self.progress.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.progress.stop()
+
+    def ok(self, job: Job, **fields: object) -> None:
+        if self.as_json:
+            print(json.dumps({"input": job.source, "output": job.dest, "ok": True, **fields}), file=self.out)
+        self.progress.advance(self.task)
+
+    def fail(self, job: Job, error: Exception) -> None:
+        self.failures += 1
+        if self.as_json:
+            print(json.dumps({"input": job.source, "output": job.dest, "ok": False, "error": str(error)}), file=self.out)
+        self.progress.console.print(f"error: {job.source}: {error}", markup=False, highlight=False, soft_wrap=True)
+        self.progress.advance(self.task)
+
+    def warn(self, message: str) -> None:
+        self.progress.console.print(f"warning: {message}", markup=False, highlight=False, soft_wrap=True)
+
+
+def _read(source: str) -> bytes:
+    if source == STDIO:
+        return sys.stdin.buffer.read()
+    try:
+        return Path(source).read_bytes()
+    except OSError as exc:
+        raise FacecodecError(f"cannot read: {exc.strerror}") from None
+
+
+def _write(dest: str, data: bytes, force: bool) -> None:
+    if dest == STDIO:
+        sys.stdout.buffer.write(data)
+        sys.stdout.buffer.flush()
+    else:
+        write_atomic(Path(dest), data, force=force)
+
+
+def _run(
+    jobs: list[Job],
+    batch_size: int,
+    force: bool,
+    reporter: Reporter,
+    prepare: Callable[[bytes, Job], object],
+    process: Callable[[list[object]], list[object]],
+    finish: Callable[[Job, object], tuple[bytes, dict]],
+) -> None:
+    """Read/prepare → batched process → write, isolating each file's failure."""
+    for start in range(0, len(jobs), batch_size):
+        chunk = jobs[start : start + batch_size]
+        ready: list[tuple[Job, object]] = []
+        for job in chunk:
+            try:
+                if job.dest != STDIO and not force and Path(job.dest).exists():
+                    raise OutputExists(f"{job.dest} exists (use --force to overwrite)")
+                ready.append((job, prepare(_read(job.source), job)))
+            except FacecodecError as exc:
+                reporter.fail(job, exc)
+        if not ready:
+            continue
+        results = process([item for _, item in ready])
+        for (job, _), result in zip(ready, results):
+            try:
+                if isinstance(result, FacecodecError):
+                    raise result
+                data, fields = finish(job, result)
+                _write(job.dest, data, force)
+                reporter.ok(job, **fields)
+            except FacecodecError as exc:
+                reporter.fail(job, exc)
+
+
+def run_encode(
+    inputs: Sequence[str], output: str | None, model: str, quality: float,
+    device: str, batch_size: int, force: bool, as_json: bool,
+) -> int:  # fmt: skip
+    """``facecodec encode``; returns the number of files that failed."""
+    registry.get_spec(model)  # unknown model: fail before touching any file
+    api.quality_code(quality)
+    jobs = plan(inputs, output, ".ffc", IMAGE_SUFFIXES)
+    with Reporter(len(jobs), as_json, "encoding", any(j.dest == STDIO for j in jobs)) as rep:
+
+        def finish(job: Job, enc: api.Encoded) -> tuple[bytes, dict]:
+            if enc.converted_to_grey:
+                rep.warn(f"{job.source}: colour input coded as grey by {model} (decodes to grey RGB)")
+            return enc.data, {"bytes": len(enc.data), "bpp": round(enc.bpp, 4), "quality": enc.quality}
+
+        _run(
+            jobs, batch_size, force, rep,
+            prepare=lambda data, job: load_image(data, job.source),
+            process=lambda arrays: api.encode_batch(arrays, model, quality, device, batch_size),
+            finish=finish,
+        )  # fmt: skip
+    return rep.failures
+
+
+def run_decode(
+    inputs: Sequence[str], output: str | None, device: str, batch_size: int, force: bool, as_json: bool
+) -> int:
+    """``facecodec decode``; returns the number of files that failed."""
+    jobs = plan(inputs, output, ".png", (".ffc",))
+    with Reporter(len(jobs), as_json, "decoding", any(j.dest == STDIO for j in jobs)) as rep:
+
+        def finish(job: Job, pixels) -> tuple[bytes, dict]:
+            fmt = "PNG" if job.dest == STDIO else format_for(Path(job.dest))
+            h, w, c = pixels.shape
+            return encode_png(pixels, fmt), {"width": w, "height": h, "channels": c}
+
+        _run(
+            jobs, batch_size, force, rep,
+            prepare=lambda data, job: data,
+            process=lambda datas: api.decode_batch(datas, device, batch_size),
+            finish=finish,
+        )  # fmt: skip
+    return rep.failures

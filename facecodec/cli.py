@@ -1,0 +1,230 @@
+"""The ``facecodec`` command line: thin click commands over the Python API.
+
+Exit codes: 0 success, 1 a facecodec error (bad input, unknown model, missing
+weights, some files in a batch failed), 2 a usage error (bad option).
+"""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from . import __version__
+from .errors import FacecodecError
+
+
+class _Group(click.Group):
+    """Turns every FacecodecError into one line on stderr and exit code 1."""
+
+    def invoke(self, ctx: click.Context):  # type: ignore[override]
+        try:
+            return super().invoke(ctx)
+        except FacecodecError as exc:
+            raise click.ClickException(str(exc)) from None
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="facecodec")
+def main() -> None:
+    """facecodec: compress face crops so expressions stay recognisable.
+
+    \b
+    Exit codes: 0 ok, 1 error (bad input, unknown model, missing weights,
+    or some files of a batch failed), 2 usage error.
+    """
+
+
+
+_DEVICE = click.option(
+    "--device", default="auto", show_default=True,
+    type=click.Choice(["auto", "cpu", "cuda"]), help="auto = CUDA when available, else CPU.",
+)  # fmt: skip
+_FORCE = click.option("--force", "-f", is_flag=True, help="Overwrite existing output files.")
+_JSON = click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON lines.")
+_BATCH = click.option("--batch-size", default=64, show_default=True, type=click.IntRange(1, 4096))
+
+
+def _model_choices() -> list[str]:
+    from .registry import model_names
+
+    return model_names("codec")
+
+
+@main.command()
+@click.argument("inputs", nargs=-1, required=True)
+@click.option("-o", "--output", help="Output file, directory (many inputs), or - for stdout.")
+@click.option("--model", "-m", default=None, help="Codec name (see 'facecodec models'). [default: face-hp-v1]")
+@click.option("--quality", "-q", default=4.0, show_default=True, type=float, help="1 (smallest) .. 8 (best); any value between, in steps of 1/16.")
+@_DEVICE
+@_BATCH
+@_FORCE
+@_JSON
+def encode(inputs, output, model, quality, device, batch_size, force, as_json) -> None:
+    """Compress face images to .ffc files.
+
+    \b
+    INPUTS are image files, directories (searched recursively) or - (stdin).
+    Examples:
+      facecodec encode face.png -o face.ffc
+      facecodec encode faces/ -o coded/ -q 2
+      cat face.png | facecodec encode - -o - > face.ffc
+    """
+    from .batchio import run_encode
+    from .registry import DEFAULT_CODEC
+
+    _finish(run_encode(inputs, output, model or DEFAULT_CODEC, quality, device, batch_size, force, as_json))
+
+
+@main.command()
+@click.argument("inputs", nargs=-1, required=True)
+@click.option("-o", "--output", help="Output image (format from suffix, PNG by default), directory, or - for stdout (PNG).")
+@_DEVICE
+@_BATCH
+@_FORCE
+@_JSON
+def decode(inputs, output, device, batch_size, force, as_json) -> None:
+    """Decompress .ffc files to images (PNG unless -o names another format).
+
+    \b
+    The file names its model and quality; nothing else is needed.
+    Examples:
+      facecodec decode face.ffc -o face.png
+      facecodec decode coded/ -o decoded/
+      facecodec decode - -o - < face.ffc > face.png
+    """
+    from .batchio import run_decode
+
+    _finish(run_decode(inputs, output, device, batch_size, force, as_json))
+
+
+@main.command()
+@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False, allow_dash=True))
+@_JSON
+def info(files, as_json) -> None:
+    """Print the header of .ffc files (validates magic, lengths and CRC)."""
+    import json
+
+    from .api import describe
+
+    failed = False
+    for name in files:
+        try:
+            data = _read_bytes(name)
+            record = {"file": name, **describe(data)}
+        except FacecodecError as exc:
+            failed = True
+            click.echo(f"error: {name}: {exc}", err=True)
+            continue
+        if as_json:
+            click.echo(json.dumps(record))
+        else:
+            click.echo(
+                f"{name}: {record['model']} (id {record['model_id']}) quality {record['quality']:g}, "
+                f"{record['width']}x{record['height']}x{record['channels']}, "
+                f"{record['total_bytes']} bytes ({record['bpp']:.3f} bpp: header {record['header_bytes']}, "
+                f"z {record['z_bytes']}, y {record['y_bytes']}), format v{record['format_version']}, crc ok"
+            )
+    if failed:
+        sys.exit(1)
+
+
+@main.command()
+@_JSON
+def models(as_json) -> None:
+    """List registered models with their sizes, training data and measured figures."""
+    import json
+
+    from .registry import list_models
+
+    records = list_models()
+    if as_json:
+        for r in records:
+            click.echo(json.dumps(r))
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title="facecodec models")
+    for col in ("name", "id", "kind", "ch", "qualities", "params", "weights", "trained on", "measured (val)"):
+        table.add_column(col)
+    for r in records:
+        measured = r["measured"] or {}
+        summary = measured.get("summary", "-") if isinstance(measured, dict) else str(measured)
+        table.add_row(
+            r["name"], str(r["id"]), r["kind"], str(r["channels"]),
+            str(r["qualities"] or "-"), f"{r['parameters']:,}" if r["parameters"] else "-",
+            f"{r['weights_bytes'] / 1e6:.1f} MB" if r["weights_bytes"] else "missing",
+            str(r["training_data"] or "-"), summary,
+        )  # fmt: skip
+    Console().print(table)
+
+
+def _read_bytes(name: str) -> bytes:
+    if name == "-":
+        return sys.stdin.buffer.read()
+    try:
+        with open(name, "rb") as fh:
+            return fh.read()
+    except OSError as exc:
+        raise FacecodecError(f"cannot read {name}: {exc.strerror}") from None
+
+
+def _finish(failures: int) -> None:
+    if failures:
+        sys.exit(1)
+
+
+@main.group()
+def train() -> None:
+    """Train codecs and classifiers (checkpoints, --resume, export to weights/)."""
+
+
+@train.command("codec")
+@click.option("--data", required=True, type=click.Path(exists=True), help="Dataset: .npz, FER2013 .csv or image folder.")
+@click.option("--model", default="face-hp-v1", show_default=True, help="Registry name of the architecture to train.")
+@click.option("--split", default="train", show_default=True, help="Split to train on ('' for all).")
+@click.option("--val-split", default="val", show_default=True, help="Split to validate on ('' for none).")
+@click.option("--epochs", default=40, show_default=True, type=int)
+@click.option("--batch-size", default=32, show_default=True, type=int)
+@click.option("--lr", default=5e-4, show_default=True, type=float)
+@click.option("--lmbda-min", default=4e-4, show_default=True, type=float, help="λ at quality 1.")
+@click.option("--lmbda-max", default=5e-2, show_default=True, type=float, help="λ at quality 8.")
+@click.option("--seed", default=0, show_default=True, type=int)
+@click.option("--out", default="runs/codec", show_default=True, type=click.Path(), help="Run folder (checkpoint, log).")
+@click.option("--device", default="auto", show_default=True, help="auto, cpu or cuda.")
+@click.option("--resume", is_flag=True, help="Continue from OUT/last.pt.")
+def train_codec_cmd(**opts) -> None:
+    """Rate-distortion training of a variable-rate codec."""
+    from .train.codec_trainer import CodecTrainConfig, train_codec
+
+    resume = opts.pop("resume")
+    opts["split"] = opts["split"] or None
+    opts["val_split"] = opts["val_split"] or None
+    path = train_codec(CodecTrainConfig(**opts), resume=resume)
+    click.echo(f"checkpoint: {path}")
+
+
+@train.command("export")
+@click.argument("checkpoint", type=click.Path(exists=True, dir_okay=False))
+@click.option("--name", required=True, help="Registry name the weights are for.")
+@click.option("--out", default="weights", show_default=True, type=click.Path(file_okay=False))
+@click.option("--measure-data", type=click.Path(exists=True), help="Dataset to measure bpp/PSNR on.")
+@click.option("--measure-split", default="val", show_default=True)
+@click.option("--qualities", default="1,2,3,4,5,6,7,8", show_default=True, help="Comma-separated qualities to measure.")
+@_DEVICE
+def train_export_cmd(checkpoint, name, out, measure_data, measure_split, qualities, device) -> None:
+    """Export CHECKPOINT to OUT/NAME.safetensors and the manifest (sha256, command, figures)."""
+    from pathlib import Path
+
+    from .train.export_codec import export_codec
+
+    qs = [float(q) for q in qualities.split(",")]
+    entry = export_codec(Path(checkpoint), name, Path(out), measure_data, measure_split, qs, device)
+    click.echo(f"exported {name}: {entry['file']} sha256 {entry['sha256'][:16]}…")
+    for point in (entry.get("measured") or {}).get("points", []):
+        click.echo(f"  q{point['quality']:g}: {point['bpp']:.3f} bpp, {point['psnr']:.2f} dB")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

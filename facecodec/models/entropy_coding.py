@@ -1,0 +1,63 @@
+"""Thin, fast wrapper around CompressAI's rANS coder.
+
+CompressAI's ``EntropyModel.compress`` converts the whole CDF table to Python
+lists for every image; for a 48×48 face that costs more than the coding
+itself. :class:`CdfTable` converts it once and, per stream, hands the coder only
+the rows the stream uses (re-indexed). The bytes are identical to CompressAI's,
+because rANS output depends only on the CDF rows actually used.
+
+The decoder reads 32-bit words from the stream without bounds checks, so a
+stream is zero-padded before decoding: a corrupted stream then decodes to
+wrong symbols but never reads outside its buffer.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from compressai.ans import RansDecoder, RansEncoder
+
+# Worst case the decoder pulls one 32-bit word per symbol plus bypass words;
+# 16 bytes a symbol of zero padding bounds every read (zeros end bypass runs).
+_GUARD_BYTES_PER_SYMBOL = 16
+
+
+@dataclass
+class CdfTable:
+    """Quantised CDFs of one CompressAI entropy model, as Python lists."""
+
+    cdfs: list[list[int]]
+    lengths: list[int]
+    offsets: list[int]
+
+    @classmethod
+    def from_entropy_model(cls, module: torch.nn.Module) -> CdfTable:
+        """Read the ``update()``d buffers of an EntropyBottleneck/GaussianConditional."""
+        cdf_length = module._cdf_length.reshape(-1).int().tolist()
+        cdfs = [row[:n] for row, n in zip(module._quantized_cdf.tolist(), cdf_length)]
+        return cls(cdfs, cdf_length, module._offset.reshape(-1).int().tolist())
+
+    def _subset(self, indexes: torch.Tensor) -> tuple[list[int], list, list, list]:
+        used, local = torch.unique(indexes.reshape(-1), return_inverse=True)
+        rows = used.tolist()
+        return (
+            local.int().tolist(),
+            [self.cdfs[r] for r in rows],
+            [self.lengths[r] for r in rows],
+            [self.offsets[r] for r in rows],
+        )
+
+    def encode(self, symbols: torch.Tensor, indexes: torch.Tensor) -> bytes:
+        """rANS-encode integer ``symbols`` with the CDF row named by each index."""
+        local, cdfs, lengths, offsets = self._subset(indexes)
+        return RansEncoder().encode_with_indexes(
+            symbols.reshape(-1).int().tolist(), local, cdfs, lengths, offsets
+        )
+
+    def decode(self, stream: bytes, indexes: torch.Tensor) -> torch.Tensor:
+        """Decode symbols shaped like ``indexes``; garbage in gives garbage, never a crash."""
+        local, cdfs, lengths, offsets = self._subset(indexes)
+        padded = bytes(stream) + bytes(_GUARD_BYTES_PER_SYMBOL * (len(local) + 4))
+        values = RansDecoder().decode_with_indexes(padded, local, cdfs, lengths, offsets)
+        return torch.tensor(values, dtype=torch.int32).view(indexes.shape)

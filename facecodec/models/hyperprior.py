@@ -1,0 +1,244 @@
+"""Variable-rate mean-scale hyperprior for small face crops.
+
+Architecture after D. Minnen, J. Ballé, G. Toderici, "Joint Autoregressive and
+Hierarchical Priors for Learned Image Compression" (NeurIPS 2018), the
+mean-scale hyperprior without the context model (CompressAI ``mbt2018-mean``),
+resized for 48×48 faces (8× downsampling, so a 48×48 face has a 6×6 latent),
+with gain units for a continuous rate (Z. Cui et al., "Asymmetric Gained Deep
+Image Compression With Continuous Rate Adaptation", CVPR 2021).
+
+Data flow (``q`` = quality in [1, 8], ``Q`` = rounding, ``AE/AD`` = rANS)::
+
+    x -> g_a -> y -> * gain(q) -> y_g --h_a--> z -Q-> z_hat -AE/AD-> z_hat
+                                  |                        |
+                                  |          exact h_s (fixed point, see exact_hyper)
+                                  |                        v
+                                  +--- -mean -Q-AE/AD- (scales, means)
+                                                 |
+                           y_hat = (symbols + means) / gain(q) -> g_s -> x_hat
+
+Only ``z`` symbols and ``y`` symbols are stored; the entropy parameters are a
+bit-exact function of the ``z`` symbols (see :mod:`.exact_hyper`).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+from compressai.entropy_models import EntropyBottleneck, GaussianConditional
+from compressai.layers import GDN
+from compressai.models.base import CompressionModel, get_scale_table
+from compressai.models.utils import conv, deconv
+from torch import nn
+
+from .entropy_coding import CdfTable
+from .exact_hyper import ExactHyperSynthesis
+
+#: g_s always runs on batches of exactly this many latents (zero-padded), so a
+#: decoded image never depends on its batch size or neighbours: float
+#: convolution kernels are chosen per shape and may sum in another order.
+SYNTHESIS_CHUNK = 16
+QUALITY_MIN = 1.0
+QUALITY_MAX = 8.0
+#: scales the Gaussian tables cover; larger scales fall back to the widest table
+SCALE_TABLE = get_scale_table(0.11, 64, 48)
+
+
+@dataclass(frozen=True)
+class CompressedFace:
+    """The two bitstreams of one image plus what is needed to decode them."""
+
+    z_stream: bytes
+    y_stream: bytes
+    latent_height: int
+    latent_width: int
+
+
+def lambda_for_quality(quality: torch.Tensor, lmbda_min: float, lmbda_max: float) -> torch.Tensor:
+    """Rate-distortion trade-off λ for a quality in [1, 8], geometric in quality."""
+    t = (quality - QUALITY_MIN) / (QUALITY_MAX - QUALITY_MIN)
+    return lmbda_min * (lmbda_max / lmbda_min) ** t
+
+
+class FaceHyperprior(CompressionModel):
+    """Mean-scale hyperprior with gain units; one model covers quality 1..8.
+
+    Args:
+        in_channels: 1 (grey) or 3 (RGB).
+        N: channels of the transforms and of ``z``.
+        M: channels of the latent ``y``.
+        levels: number of learned gain vectors, one per integer quality.
+    """
+
+    downsampling = 16  # g_a (8×) then h_a (2×): inputs are padded to a multiple of this
+
+    def __init__(self, in_channels: int = 1, N: int = 64, M: int = 96, levels: int = 8) -> None:
+        super().__init__()
+        self.in_channels, self.N, self.M, self.levels = in_channels, N, M, levels
+        self.g_a = nn.Sequential(
+            conv(in_channels, N), GDN(N), conv(N, N), GDN(N), conv(N, N), GDN(N),
+            conv(N, M, kernel_size=3, stride=1),
+        )  # fmt: skip
+        self.g_s = nn.Sequential(
+            deconv(M, N, kernel_size=3, stride=1), GDN(N, inverse=True),
+            deconv(N, N), GDN(N, inverse=True), deconv(N, N), GDN(N, inverse=True),
+            deconv(N, in_channels),
+        )  # fmt: skip
+        self.h_a = nn.Sequential(
+            conv(M, N, kernel_size=3, stride=1), nn.LeakyReLU(inplace=True),
+            conv(N, N), nn.LeakyReLU(inplace=True), conv(N, N, kernel_size=3, stride=1),
+        )  # fmt: skip
+        self.h_s = nn.Sequential(
+            deconv(N, M), nn.ReLU(inplace=True),
+            conv(M, M * 3 // 2, kernel_size=3, stride=1), nn.ReLU(inplace=True),
+            conv(M * 3 // 2, M * 2, kernel_size=3, stride=1),
+        )  # fmt: skip
+        self.log_gain = nn.Parameter(torch.zeros(levels, M))
+        self.log_inv_gain = nn.Parameter(torch.zeros(levels, M))
+        self.entropy_bottleneck = EntropyBottleneck(N)
+        self.gaussian_conditional = GaussianConditional(None)
+        self._exact_h_s: ExactHyperSynthesis | None = None
+        self._tables: tuple[CdfTable, CdfTable] | None = None
+
+    # -- gains ---------------------------------------------------------------
+    def gains(self, quality: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Per-sample (gain, inverse gain), shape (B, M, 1, 1), for qualities (B,).
+
+        A quality between two integers interpolates the neighbouring gain
+        vectors geometrically (linearly in the log domain).
+        """
+        pos = (quality.clamp(QUALITY_MIN, QUALITY_MAX) - QUALITY_MIN) * (
+            (self.levels - 1) / (QUALITY_MAX - QUALITY_MIN)
+        )
+        lo = pos.floor().long().clamp(max=self.levels - 2)
+        t = (pos - lo.to(pos.dtype)).unsqueeze(1)
+
+        def interp(table: torch.Tensor) -> torch.Tensor:
+            value = table[lo] * (1 - t) + table[lo + 1] * t
+            return torch.exp(value)[:, :, None, None]
+
+        return interp(self.log_gain), interp(self.log_inv_gain)
+
+    # -- training forward ----------------------------------------------------
+    def forward(self, x: torch.Tensor, quality: torch.Tensor) -> dict[str, torch.Tensor]:
+        """Noisy-quantisation forward pass for training.
+
+        Returns ``x_hat``, ``y_hat`` (the decoder-side latent) and the
+        likelihoods of ``y`` and ``z`` for the rate term.
+        """
+        gain, inv_gain = self.gains(quality)
+        y = self.g_a(x) * gain
+        z = self.h_a(y)
+        z_hat, z_likelihoods = self.entropy_bottleneck(z)
+        scales, means = self.h_s(z_hat).chunk(2, dim=1)
+        _, y_likelihoods = self.gaussian_conditional(y, scales, means=means)
+        # straight-through rounding for the synthesis input, noise for the rate
+        y_q = y - means
+        y_q = y_q + (torch.round(y_q) - y_q).detach() + means
+        y_hat = y_q * inv_gain
+        x_hat = self.g_s(y_hat)
+        return {
+            "x_hat": x_hat,
+            "y_hat": y_hat,
+            "likelihoods_y": y_likelihoods,
+            "likelihoods_z": z_likelihoods,
+        }
+
+    # -- coding --------------------------------------------------------------
+    def update(self, scale_table=None, force: bool = False, update_quantiles: bool = False) -> bool:
+        updated = super().update(
+            scale_table=SCALE_TABLE if scale_table is None else scale_table,
+            force=force,
+            update_quantiles=update_quantiles,
+        )
+        self._exact_h_s = None
+        self._tables = None
+        return updated
+
+    def _prepared(self) -> tuple[ExactHyperSynthesis, CdfTable, CdfTable]:
+        if self._exact_h_s is None:
+            self._exact_h_s = ExactHyperSynthesis(self.h_s)
+        if self._tables is None:
+            self._tables = (
+                CdfTable.from_entropy_model(self.entropy_bottleneck),
+                CdfTable.from_entropy_model(self.gaussian_conditional),
+            )
+        return self._exact_h_s, self._tables[0], self._tables[1]
+
+    def _y_indexes(self, scales: torch.Tensor) -> torch.Tensor:
+        table = self.gaussian_conditional.scale_table.double().cpu()
+        scales = scales.clamp(min=float(table[0]))
+        indexes = torch.full(scales.shape, len(table) - 1, dtype=torch.int32)
+        for s in table[:-1]:
+            indexes -= (scales <= s).int()
+        return indexes
+
+    def _z_indexes(self, shape: torch.Size) -> torch.Tensor:
+        channels = torch.arange(shape[1], dtype=torch.int32).view(1, -1, 1, 1)
+        return channels.expand(shape).contiguous()
+
+    @torch.no_grad()
+    def compress(self, x: torch.Tensor, quality: torch.Tensor) -> list[CompressedFace]:
+        """Encode a padded batch (B, C, H, W) in [0, 1], H and W multiples of 16."""
+        exact_h_s, z_table, y_table = self._prepared()
+        gain, _ = self.gains(quality.to(x.device, x.dtype))
+        y = (self.g_a(x) * gain).cpu()
+        z = self.h_a(y.to(x.device)).cpu()
+        medians = self.entropy_bottleneck._get_medians().detach().cpu().view(1, -1, 1, 1)
+        z_symbols = torch.round(z - medians).int()
+        z_hat = z_symbols.float() + medians
+        scales, means = exact_h_s(z_hat)
+        y_symbols = torch.round(y.double() - means).int()
+        y_indexes = self._y_indexes(scales)
+        z_indexes = self._z_indexes(z_symbols.shape)
+        out = []
+        for i in range(x.shape[0]):
+            out.append(
+                CompressedFace(
+                    z_stream=z_table.encode(z_symbols[i], z_indexes[i]),
+                    y_stream=y_table.encode(y_symbols[i], y_indexes[i]),
+                    latent_height=y.shape[2],
+                    latent_width=y.shape[3],
+                )
+            )
+        return out
+
+    @torch.no_grad()
+    def decompress_latent(
+        self, faces: list[CompressedFace], quality: torch.Tensor
+    ) -> torch.Tensor:
+        """Entropy-decode a batch of same-shape faces to ``y_hat`` (B, M, h, w), on the CPU."""
+        exact_h_s, z_table, y_table = self._prepared()
+        h, w = faces[0].latent_height, faces[0].latent_width
+        z_shape = torch.Size((1, self.N, math.ceil(h / 2), math.ceil(w / 2)))
+        z_indexes = self._z_indexes(z_shape)[0]
+        medians = self.entropy_bottleneck._get_medians().detach().cpu().view(1, -1, 1, 1)
+        z_symbols = torch.stack([z_table.decode(f.z_stream, z_indexes) for f in faces])
+        z_hat = z_symbols.float() + medians
+        scales, means = exact_h_s(z_hat)
+        y_indexes = self._y_indexes(scales)
+        y_symbols = torch.stack(
+            [y_table.decode(f.y_stream, y_indexes[i]) for i, f in enumerate(faces)]
+        )
+        _, inv_gain = self.gains(quality.to(self.log_gain.device).double())
+        return ((y_symbols.double() + means) * inv_gain.cpu()).float()
+
+    @torch.no_grad()
+    def decompress(
+        self, faces: list[CompressedFace], quality: torch.Tensor, device: torch.device | str = "cpu"
+    ) -> torch.Tensor:
+        """Decode a batch of same-shape faces to padded images (B, C, H, W) in [0, 1]."""
+        y_hat = self.decompress_latent(faces, quality).to(device)
+        return self.synthesize(y_hat)
+
+    @torch.no_grad()
+    def synthesize(self, y_hat: torch.Tensor) -> torch.Tensor:
+        """``g_s`` over fixed-size chunks (see ``SYNTHESIS_CHUNK``), clamped to [0, 1]."""
+        n = y_hat.shape[0]
+        pad = (-n) % SYNTHESIS_CHUNK
+        if pad:
+            y_hat = torch.cat([y_hat, y_hat.new_zeros(pad, *y_hat.shape[1:])])
+        chunks = [self.g_s(c) for c in y_hat.split(SYNTHESIS_CHUNK)]
+        return torch.cat(chunks)[:n].clamp_(0, 1)

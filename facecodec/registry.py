@@ -1,0 +1,134 @@
+"""The one table from model names to architectures and weights.
+
+Nothing outside this module constructs a model: the CLI, the API, training,
+benchmarks and the Pillow plugin all call :func:`create_model`. Names are
+kebab-case with a version (``face-hp-v1``) and are never renamed; each model
+also has a numeric id, stored in ``.ffc`` files, that is never reused.
+
+Importing this module does not import torch; architectures load lazily.
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from .errors import UnknownModel
+
+if TYPE_CHECKING:
+    import torch
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """How to build one registered model."""
+
+    name: str
+    model_id: int
+    kind: str  # "codec" (classifier and latent-head kinds come with their models)
+    architecture: str  # "module:Class" under facecodec.models
+    kwargs: dict[str, Any] = field(default_factory=dict)
+    description: str = ""
+
+    @property
+    def weights_file(self) -> str:
+        return f"{self.name}.safetensors"
+
+    @property
+    def channels(self) -> int:
+        return int(self.kwargs.get("in_channels", 1))
+
+
+_SPECS: tuple[ModelSpec, ...] = (
+    ModelSpec(
+        name="face-hp-v1",
+        model_id=1,
+        kind="codec",
+        architecture="hyperprior:FaceHyperprior",
+        kwargs={"in_channels": 1, "N": 64, "M": 96, "levels": 8},
+        description="grey mean-scale hyperprior, gain units, rate-distortion (MSE) trained",
+    ),
+)
+
+_BY_NAME = {s.name: s for s in _SPECS}
+_BY_ID = {s.model_id: s for s in _SPECS}
+DEFAULT_CODEC = "face-hp-v1"
+
+
+def model_names(kind: str | None = None) -> list[str]:
+    """Registered names, optionally of one kind, in registration order."""
+    return [s.name for s in _SPECS if kind is None or s.kind == kind]
+
+
+def model_ids() -> frozenset[int]:
+    """Every numeric id a ``.ffc`` file may name."""
+    return frozenset(_BY_ID)
+
+
+def get_spec(name: str) -> ModelSpec:
+    """The spec for ``name``; an unknown name lists the valid ones."""
+    try:
+        return _BY_NAME[name]
+    except KeyError:
+        raise UnknownModel(
+            f"unknown model {name!r}; valid models: {', '.join(model_names())}"
+        ) from None
+
+
+def spec_for_id(model_id: int) -> ModelSpec:
+    """The spec whose id a ``.ffc`` file stores."""
+    try:
+        return _BY_ID[model_id]
+    except KeyError:
+        raise UnknownModel(
+            f"unknown model id {model_id}; this facecodec knows ids "
+            f"{', '.join(str(i) for i in sorted(_BY_ID))}"
+        ) from None
+
+
+def build_architecture(spec: ModelSpec) -> torch.nn.Module:
+    """An untrained instance of the spec's architecture (for training)."""
+    module_name, class_name = spec.architecture.split(":")
+    module = importlib.import_module(f"facecodec.models.{module_name}")
+    return getattr(module, class_name)(**spec.kwargs)
+
+
+def create_model(
+    name: str, *, pretrained: bool = True, device: str | torch.device = "cpu"
+) -> torch.nn.Module:
+    """Build model ``name``; with ``pretrained`` load its shipped weights (sha256-checked)."""
+    spec = get_spec(name)
+    model = build_architecture(spec)
+    if pretrained:
+        from .weights import load_weights
+
+        load_weights(model, spec)
+    model.eval()
+    return model.to(device)
+
+
+def list_models() -> list[dict[str, Any]]:
+    """One record per model: name, id, kind, channels, parameters, weights and measured figures."""
+    from .weights import manifest_entry
+
+    records = []
+    for spec in _SPECS:
+        entry = manifest_entry(spec.name) or {}
+        records.append(
+            {
+                "name": spec.name,
+                "id": spec.model_id,
+                "kind": spec.kind,
+                "channels": spec.channels,
+                "description": spec.description,
+                "qualities": entry.get("qualities"),
+                "parameters": entry.get("parameters"),
+                "weights_bytes": entry.get("bytes"),
+                "sha256": entry.get("sha256"),
+                "training_data": entry.get("training_data"),
+                "measured": entry.get("measured"),
+                "weights_available": bool(entry),
+            }
+        )
+    return records

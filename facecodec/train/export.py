@@ -1,0 +1,70 @@
+"""Export a training checkpoint to shipped weights: safetensors + manifest entry.
+
+The manifest (``weights/MANIFEST.json``) is only ever written here. Each entry
+records the file's sha256, size, parameter count, training data, the exact
+command that trained it, the checkpoint's epoch, and figures measured on real
+``.ffc`` files (whole-file bytes) when a measurement dataset is given.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors.torch import save_file
+
+from .. import registry
+from ..errors import WeightsError
+from ..imageio import write_atomic
+from ..weights import MANIFEST_NAME, read_manifest, sha256_file
+
+
+def load_checkpoint_model(checkpoint: Path, name: str) -> tuple[torch.nn.Module, dict[str, Any]]:
+    """Build ``name``'s architecture and load a training checkpoint into it."""
+    try:
+        state = torch.load(checkpoint, map_location="cpu", weights_only=True)
+    except (OSError, RuntimeError) as exc:
+        raise WeightsError(f"cannot read checkpoint {checkpoint}: {exc}") from None
+    model = registry.build_architecture(registry.get_spec(name))
+    model.load_state_dict(state["model"])
+    meta = {
+        "epoch": state.get("epoch"),
+        "config": json.loads(state.get("config", "{}")),
+        "history": json.loads(state.get("history", "[]")),
+    }
+    return model.eval(), meta
+
+
+def save_weights(model: torch.nn.Module, name: str, out_dir: Path, record: dict[str, Any]) -> Path:
+    """Write ``name.safetensors`` and its manifest entry into ``out_dir``."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    if hasattr(model, "update"):
+        model.update(force=True)
+    state = {k: v.detach().cpu().contiguous().clone() for k, v in model.state_dict().items()}
+    path = out_dir / registry.get_spec(name).weights_file
+    tmp = path.with_name(path.name + ".tmp")
+    save_file(state, str(tmp))
+    os.replace(tmp, path)
+    manifest = read_manifest(out_dir) or {"format": 1, "models": {}}
+    entry = {
+        "file": path.name,
+        "sha256": sha256_file(path),
+        "bytes": path.stat().st_size,
+        "parameters": sum(int(v.numel()) for k, v in state.items() if v.is_floating_point()),
+        "exported": _dt.date.today().isoformat(),
+        **record,
+    }
+    manifest["models"][name] = entry
+    write_atomic(out_dir / MANIFEST_NAME, (json.dumps(manifest, indent=2) + "\n").encode(), force=True)
+    return path
+
+
+def set_measured(name: str, out_dir: Path, measured: dict[str, Any]) -> None:
+    """Attach measured figures to ``name``'s manifest entry."""
+    manifest = read_manifest(out_dir)
+    manifest["models"][name]["measured"] = measured
+    write_atomic(out_dir / MANIFEST_NAME, (json.dumps(manifest, indent=2) + "\n").encode(), force=True)

@@ -1,0 +1,122 @@
+"""Pieces every training loop shares: devices, batching, schedule, saving, reporting."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ..devices import pick_device  # noqa: F401  (re-exported for the trainers)
+
+
+def batches(n: int, size: int, rng: np.random.Generator | None) -> Iterator[np.ndarray]:
+    """Index batches over ``range(n)``, shuffled when ``rng`` is given."""
+    order = rng.permutation(n) if rng is not None else np.arange(n)
+    for start in range(0, n, size):
+        yield order[start : start + size]
+
+
+def to_tensor(
+    images: np.ndarray, device: torch.device, flip: np.ndarray | None = None
+) -> torch.Tensor:
+    """uint8 (B, H, W, C) → float (B, C, H, W) in [0, 1], optionally h-flipping some."""
+    x = torch.from_numpy(np.ascontiguousarray(images)).permute(0, 3, 1, 2).float().div_(255)
+    if flip is not None and flip.any():
+        mask = torch.from_numpy(flip)
+        x[mask] = x[mask].flip(-1)
+    return x.to(device)
+
+
+def cosine_lr(step: int, total: int, base: float, min_ratio: float, warmup: int) -> float:
+    """Linear warm-up, then cosine decay from ``base`` to ``base * min_ratio``."""
+    if step < warmup:
+        return base * (step + 1) / warmup
+    t = min(1.0, (step - warmup) / max(1, total - warmup))
+    return base * (min_ratio + (1 - min_ratio) * 0.5 * (1 + math.cos(math.pi * t)))
+
+
+def psnr(x_hat: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    """Per-image PSNR in dB for images in [0, 1]."""
+    mse = ((x_hat - x) ** 2).flatten(1).mean(1).clamp_min(1e-10)
+    return -10 * torch.log10(mse)
+
+
+def atomic_torch_save(obj: object, path: Path) -> None:
+    """``torch.save`` to a temporary file, then rename over ``path``."""
+    tmp = path.with_name(path.name + ".tmp")
+    torch.save(obj, tmp)
+    os.replace(tmp, path)
+
+
+class EpochReporter:
+    """Progress for a training run: a rich bar on a terminal, log lines otherwise.
+
+    Every epoch's record is also appended as a JSON line to ``log_path``.
+    """
+
+    def __init__(self, epochs: int, steps_per_epoch: int, log_path: Path) -> None:
+        self.epochs, self.steps = epochs, steps_per_epoch
+        self.log_path = log_path
+        self.interactive = sys.stderr.isatty()
+        self._progress = None
+        self._task = None
+        self._t0 = time.time()
+        if self.interactive:
+            from rich.progress import (
+                BarColumn,
+                MofNCompleteColumn,
+                Progress,
+                TextColumn,
+                TimeRemainingColumn,
+            )
+
+            self._progress = Progress(
+                TextColumn("{task.description}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeRemainingColumn(),
+                TextColumn("{task.fields[terms]}"),
+                transient=False,
+            )
+            self._progress.start()
+
+    def start_epoch(self, epoch: int) -> None:
+        self._epoch = epoch
+        self._t0 = time.time()
+        if self._progress is not None:
+            self._task = self._progress.add_task(
+                f"epoch {epoch + 1}/{self.epochs}", total=self.steps, terms=""
+            )
+
+    def step(self, done: int, terms: dict[str, float]) -> None:
+        text = " ".join(f"{k} {v:.4g}" for k, v in terms.items())
+        if self._progress is not None:
+            self._progress.update(self._task, completed=done, terms=text)
+        elif done % 100 == 0 or done == self.steps:
+            rate = done / max(1e-9, time.time() - self._t0)
+            eta = (self.steps - done) / max(rate, 1e-9)
+            print(
+                f"epoch {self._epoch + 1}/{self.epochs} step {done}/{self.steps} "
+                f"{text} ({rate:.1f} it/s, epoch eta {eta:.0f}s)",
+                flush=True,
+            )
+
+    def end_epoch(self, record: dict) -> None:
+        with open(self.log_path, "a") as fh:
+            fh.write(json.dumps(record) + "\n")
+        line = json.dumps(record)
+        if self._progress is not None:
+            self._progress.console.print(line)
+        else:
+            print(line, flush=True)
+
+    def close(self) -> None:
+        if self._progress is not None:
+            self._progress.stop()

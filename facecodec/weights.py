@@ -1,0 +1,91 @@
+"""Shipped weights: safetensors files plus ``MANIFEST.json``, sha256-checked.
+
+``weights/MANIFEST.json`` is written by :func:`facecodec.train.export.export`,
+never by hand. Weights load with safetensors only (no pickle).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from .errors import WeightsError
+
+if TYPE_CHECKING:
+    import torch
+
+    from .registry import ModelSpec
+
+MANIFEST_NAME = "MANIFEST.json"
+
+
+def weights_dir() -> Path:
+    """Where weights live: ``$FACECODEC_WEIGHTS`` if set, else the shipped folder.
+
+    A wheel carries them as ``facecodec/weights/``; a source checkout (and an
+    editable install) has them in ``weights/`` beside the package.
+    """
+    env = os.environ.get("FACECODEC_WEIGHTS")
+    if env:
+        return Path(env)
+    here = Path(__file__).resolve().parent
+    packaged = here / "weights"
+    return packaged if packaged.is_dir() else here.parent / "weights"
+
+
+def read_manifest(directory: Path | None = None) -> dict[str, Any]:
+    """The manifest as a dict (empty when there is none)."""
+    path = (directory or weights_dir()) / MANIFEST_NAME
+    if not path.exists():
+        return {}
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError) as exc:
+        raise WeightsError(f"cannot read weights manifest {path}: {exc}") from None
+
+
+def manifest_entry(name: str) -> dict[str, Any] | None:
+    """The manifest record of model ``name``, or None."""
+    return read_manifest().get("models", {}).get(name)
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def load_weights(model: torch.nn.Module, spec: ModelSpec) -> None:
+    """Load ``spec``'s safetensors into ``model`` after checking its sha256."""
+    from safetensors.torch import load_file
+
+    entry = manifest_entry(spec.name)
+    path = weights_dir() / spec.weights_file
+    if entry is None or not path.exists():
+        raise WeightsError(
+            f"no weights for model {spec.name!r} (looked for {path}); "
+            "train and export them with 'facecodec train'"
+        )
+    actual = sha256_file(path)
+    if actual != entry.get("sha256"):
+        raise WeightsError(
+            f"weights file {path} fails its sha256 check (tampered or corrupt): "
+            f"expected {entry.get('sha256')}, got {actual}"
+        )
+    try:
+        state = load_file(str(path))
+    except Exception as exc:  # safetensors raises its own error types
+        raise WeightsError(f"cannot read weights file {path}: {exc}") from None
+    try:
+        model.load_state_dict(state)
+    except RuntimeError as exc:
+        first = str(exc).strip().splitlines()[0]
+        raise WeightsError(f"weights {path} do not fit model {spec.name!r}: {first}") from None
+    if hasattr(model, "update"):
+        # CDF tables ship in the file; update() only rebuilds derived caches
+        model.update(force=False)
