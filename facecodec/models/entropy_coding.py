@@ -6,9 +6,13 @@ itself. :class:`CdfTable` converts it once and, per stream, hands the coder only
 the rows the stream uses (re-indexed). The bytes are identical to CompressAI's,
 because rANS output depends only on the CDF rows actually used.
 
-The decoder reads 32-bit words from the stream without bounds checks, so a
-stream is zero-padded before decoding: a corrupted stream then decodes to
-wrong symbols but never reads outside its buffer.
+CompressAI's decoder reads 32-bit words from the stream without bounds
+checks, so a stream is zero-padded before decoding. Zero words end every bypass
+run, so the padding below covers what any stream we could have written, and
+any randomly corrupted one, can consume: one word per symbol for the state,
+plus bypass reads, bounded by the stream's own 0xF nibbles and the 64 state
+bits. A stream crafted to drive the rANS state to exactly zero again and again
+could in principle read further; docs/robustness.md discusses it.
 """
 
 from __future__ import annotations
@@ -18,9 +22,8 @@ from dataclasses import dataclass
 import torch
 from compressai.ans import RansDecoder, RansEncoder
 
-# Worst case the decoder pulls one 32-bit word per symbol plus bypass words;
-# 16 bytes a symbol of zero padding bounds every read (zeros end bypass runs).
-_GUARD_BYTES_PER_SYMBOL = 16
+_GUARD_BYTES_PER_SYMBOL = 64
+_GUARD_BYTES_PER_STREAM_BYTE = 16
 
 
 @dataclass
@@ -58,6 +61,7 @@ class CdfTable:
     def decode(self, stream: bytes, indexes: torch.Tensor) -> torch.Tensor:
         """Decode symbols shaped like ``indexes``; garbage in gives garbage, never a crash."""
         local, cdfs, lengths, offsets = self._subset(indexes)
-        padded = bytes(stream) + bytes(_GUARD_BYTES_PER_SYMBOL * (len(local) + 4))
+        guard = _GUARD_BYTES_PER_SYMBOL * (len(local) + 4) + _GUARD_BYTES_PER_STREAM_BYTE * len(stream)
+        padded = bytes(stream) + bytes(guard)
         values = RansDecoder().decode_with_indexes(padded, local, cdfs, lengths, offsets)
         return torch.tensor(values, dtype=torch.int32).view(indexes.shape)

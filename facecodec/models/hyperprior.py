@@ -36,10 +36,11 @@ from torch import nn
 from .entropy_coding import CdfTable
 from .exact_hyper import ExactHyperSynthesis
 
-#: g_s always runs on batches of exactly this many latents (zero-padded), so a
-#: decoded image never depends on its batch size or neighbours: float
-#: convolution kernels are chosen per shape and may sum in another order.
-SYNTHESIS_CHUNK = 16
+#: The float transforms (g_a, h_a, g_s) always run on batches of exactly this
+#: many samples (zero-padded), so a file and a decoded image never depend on the
+#: batch size or the neighbours: float convolution kernels are chosen per shape
+#: and may sum in another order.
+CHUNK = 16
 QUALITY_MIN = 1.0
 QUALITY_MAX = 8.0
 #: scales the Gaussian tables cover; larger scales fall back to the widest table
@@ -92,8 +93,8 @@ class FaceHyperprior(CompressionModel):
         )  # fmt: skip
         self.h_s = nn.Sequential(
             deconv(N, M), nn.ReLU(inplace=True),
-            conv(M, M * 3 // 2, kernel_size=3, stride=1), nn.ReLU(inplace=True),
-            conv(M * 3 // 2, M * 2, kernel_size=3, stride=1),
+            conv(M, M, kernel_size=3, stride=1), nn.ReLU(inplace=True),
+            conv(M, M * 2, kernel_size=1, stride=1),
         )  # fmt: skip
         self.log_gain = nn.Parameter(torch.zeros(levels, M))
         self.log_inv_gain = nn.Parameter(torch.zeros(levels, M))
@@ -168,12 +169,11 @@ class FaceHyperprior(CompressionModel):
         return self._exact_h_s, self._tables[0], self._tables[1]
 
     def _y_indexes(self, scales: torch.Tensor) -> torch.Tensor:
+        # CompressAI's build_indexes: the number of table entries (bar the last)
+        # strictly below the scale. Exact: scales and table are float64 here.
         table = self.gaussian_conditional.scale_table.double().cpu()
-        scales = scales.clamp(min=float(table[0]))
-        indexes = torch.full(scales.shape, len(table) - 1, dtype=torch.int32)
-        for s in table[:-1]:
-            indexes -= (scales <= s).int()
-        return indexes
+        scales = scales.clamp(min=float(table[0])).contiguous()
+        return torch.searchsorted(table[:-1], scales, side="left").int()
 
     def _z_indexes(self, shape: torch.Size) -> torch.Tensor:
         channels = torch.arange(shape[1], dtype=torch.int32).view(1, -1, 1, 1)
@@ -184,8 +184,9 @@ class FaceHyperprior(CompressionModel):
         """Encode a padded batch (B, C, H, W) in [0, 1], H and W multiples of 16."""
         exact_h_s, z_table, y_table = self._prepared()
         gain, _ = self.gains(quality.to(x.device, x.dtype))
-        y = (self.g_a(x) * gain).cpu()
-        z = self.h_a(y.to(x.device)).cpu()
+        y = _chunked(self.g_a, x) * gain
+        z = _chunked(self.h_a, y).cpu()
+        y = y.cpu()
         medians = self.entropy_bottleneck._get_medians().detach().cpu().view(1, -1, 1, 1)
         z_symbols = torch.round(z - medians).int()
         z_hat = z_symbols.float() + medians
@@ -235,10 +236,14 @@ class FaceHyperprior(CompressionModel):
 
     @torch.no_grad()
     def synthesize(self, y_hat: torch.Tensor) -> torch.Tensor:
-        """``g_s`` over fixed-size chunks (see ``SYNTHESIS_CHUNK``), clamped to [0, 1]."""
-        n = y_hat.shape[0]
-        pad = (-n) % SYNTHESIS_CHUNK
-        if pad:
-            y_hat = torch.cat([y_hat, y_hat.new_zeros(pad, *y_hat.shape[1:])])
-        chunks = [self.g_s(c) for c in y_hat.split(SYNTHESIS_CHUNK)]
-        return torch.cat(chunks)[:n].clamp_(0, 1)
+        """``g_s`` over fixed-size chunks (see ``CHUNK``), clamped to [0, 1]."""
+        return _chunked(self.g_s, y_hat).clamp_(0, 1)
+
+
+def _chunked(fn: nn.Module, x: torch.Tensor) -> torch.Tensor:
+    """``fn`` over zero-padded chunks of exactly ``CHUNK`` samples (see ``CHUNK``)."""
+    n = x.shape[0]
+    pad = (-n) % CHUNK
+    if pad:
+        x = torch.cat([x, x.new_zeros(pad, *x.shape[1:])])
+    return torch.cat([fn(c) for c in x.split(CHUNK)])[:n]

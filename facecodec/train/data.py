@@ -14,6 +14,7 @@ Supported layouts (``load_faces``):
 from __future__ import annotations
 
 import csv
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -58,10 +59,13 @@ def _load_npz(path: Path, split: str | None) -> FaceSet:
             images = data["images"]
             labels = data["labels"].astype(np.int64) if "labels" in data.files else None
             splits = data["split"] if "split" in data.files else None
-    except (OSError, ValueError, KeyError) as exc:
+    except (OSError, ValueError, KeyError, TypeError, EOFError, zipfile.BadZipFile) as exc:
         raise DatasetError(f"cannot read {path} as a face npz: {exc}") from None
     if images.dtype != np.uint8:
         raise DatasetError(f"{path}: images must be uint8, got {images.dtype}")
+    for field, values in (("labels", labels), ("split", splits)):
+        if values is not None and values.shape != images.shape[:1]:
+            raise DatasetError(f"{path}: {field} has shape {values.shape}, expected ({len(images)},)")
     if split is not None:
         if splits is None:
             raise DatasetError(f"{path} has no 'split' array; drop --split")
@@ -84,7 +88,7 @@ def _load_fer_csv(path: Path, split: str | None) -> FaceSet:
                 usage = _USAGE_TO_SPLIT.get(row.get("Usage", ""), row.get("Usage", ""))
                 if split is not None and usage != split:
                     continue
-                pixels = np.array(row["pixels"].split(), dtype=np.int64)
+                pixels = np.array((row["pixels"] or "").split(), dtype=np.int64)
                 if pixels.size != 48 * 48 or pixels.min() < 0 or pixels.max() > 255:
                     raise DatasetError(f"{path}:{row_number}: expected 2304 pixels in 0..255")
                 images.append(pixels.astype(np.uint8).reshape(48, 48))

@@ -1,0 +1,123 @@
+"""The model registry: names, ids, building, and every registered model working."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from facecodec import api, registry
+from facecodec.errors import UnknownModel, WeightsError
+
+NAMES = registry.model_names()
+
+
+def test_unknown_name_lists_valid_names() -> None:
+    with pytest.raises(UnknownModel) as info:
+        registry.get_spec("face-hp-v0")
+    message = str(info.value)
+    assert "face-hp-v0" in message
+    for name in NAMES:
+        assert name in message
+    assert "\n" not in message
+
+
+@pytest.mark.parametrize("call", [registry.create_model, api.load_model])
+def test_unknown_name_everywhere(call) -> None:
+    with pytest.raises(UnknownModel):
+        call("no-such-model")
+
+
+def test_names_and_ids_unique_and_stable() -> None:
+    specs = [registry.get_spec(n) for n in NAMES]
+    assert len(set(NAMES)) == len(NAMES) > 0
+    ids = [s.model_id for s in specs]
+    assert len(set(ids)) == len(ids)
+    assert registry.model_ids() == frozenset(ids)
+    for spec in specs:
+        assert re.fullmatch(r"[a-z0-9]+(-[a-z0-9]+)*-v\d+", spec.name), spec.name
+        assert 0 <= spec.model_id <= 16383  # fits the .ffc header's 2-byte varint
+        assert spec.weights_file == f"{spec.name}.safetensors"
+        assert registry.spec_for_id(spec.model_id) is spec
+    # ids are part of the file format: these must never change
+    assert registry.get_spec("face-hp-v1").model_id == 1
+
+
+def test_default_codec_is_registered_codec() -> None:
+    assert registry.DEFAULT_CODEC in registry.model_names("codec")
+    assert registry.get_spec(registry.DEFAULT_CODEC).kind == "codec"
+    assert registry.model_names("no-such-kind") == []
+    assert set(registry.model_names("codec")) <= set(NAMES)
+
+
+@pytest.mark.parametrize("model_id", [0, 2, 999, 16383])
+def test_spec_for_unknown_id(model_id: int) -> None:
+    if model_id in registry.model_ids():
+        pytest.skip("id is registered")
+    with pytest.raises(UnknownModel) as info:
+        registry.spec_for_id(model_id)
+    assert str(model_id) in str(info.value)
+    for known in registry.model_ids():
+        assert str(known) in str(info.value)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_every_model_builds_and_loads(name: str, random_model) -> None:
+    import torch
+
+    spec = registry.get_spec(name)
+    untrained = registry.build_architecture(spec)
+    assert isinstance(untrained, torch.nn.Module)
+    model = registry.create_model(name)
+    assert not model.training
+    # the test weights were loaded, not a fresh initialisation
+    expected = dict(random_model(name).named_parameters())
+    loaded = dict(model.named_parameters())
+    assert expected and loaded.keys() == expected.keys()
+    for key, value in expected.items():
+        assert torch.equal(loaded[key], value), key
+
+
+@pytest.mark.parametrize("name", registry.model_names("codec"))
+def test_every_codec_round_trips(name: str, make_face) -> None:
+    spec = registry.get_spec(name)
+    image = make_face(9, 37, 41, channels=spec.channels)
+    data = api.encode(image, model=name, quality=5, device="cpu")
+    assert api.describe(data)["model"] == name
+    assert api.describe(data)["model_id"] == spec.model_id
+    decoded = api.decode_array(data, device="cpu")
+    assert decoded.shape == (37, 41, spec.channels)
+    assert decoded.dtype == np.uint8
+
+
+def test_create_without_pretrained_needs_no_weights(tmp_path: Path, use_weights) -> None:
+    use_weights(tmp_path)
+    for name in NAMES:
+        with pytest.raises(WeightsError):
+            registry.create_model(name)
+        assert not registry.create_model(name, pretrained=False).training
+
+
+def test_list_models_records(weights_dir: Path) -> None:
+    records = registry.list_models()
+    assert [r["name"] for r in records] == NAMES
+    for r in records:
+        spec = registry.get_spec(r["name"])
+        assert (r["id"], r["kind"], r["channels"]) == (spec.model_id, spec.kind, spec.channels)
+        assert r["weights_available"] is True
+        path = weights_dir / spec.weights_file
+        assert r["weights_bytes"] == path.stat().st_size
+        assert r["training_data"] == "random init (tests)"
+
+
+def test_registry_import_does_not_import_torch() -> None:
+    code = (
+        "import sys, facecodec.registry as r; r.model_names(); r.get_spec('face-hp-v1'); "
+        "sys.exit(1 if 'torch' in sys.modules else 0)"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr

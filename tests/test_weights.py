@@ -1,0 +1,176 @@
+"""Shipped weights: safetensors only, sha256-checked, every failure a WeightsError."""
+
+from __future__ import annotations
+
+import ast
+import hashlib
+import inspect
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from facecodec import registry, weights
+from facecodec.errors import WeightsError
+
+NAME = registry.DEFAULT_CODEC
+FILE = registry.get_spec(NAME).weights_file
+
+
+@pytest.fixture
+def copy(weights_dir: Path, tmp_path: Path, use_weights) -> Path:
+    """A private copy of the test weights, selected via FACECODEC_WEIGHTS."""
+    target = tmp_path / "weights"
+    shutil.copytree(weights_dir, target)
+    use_weights(target)
+    return target
+
+
+def _manifest(directory: Path) -> dict:
+    return json.loads((directory / weights.MANIFEST_NAME).read_text())
+
+
+def _set_sha(directory: Path, sha: str) -> None:
+    manifest = _manifest(directory)
+    manifest["models"][NAME]["sha256"] = sha
+    (directory / weights.MANIFEST_NAME).write_text(json.dumps(manifest))
+
+
+def test_env_selects_weights_dir(weights_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    assert weights.weights_dir() == weights_dir
+    monkeypatch.delenv("FACECODEC_WEIGHTS")
+    assert weights.weights_dir().name == "weights"
+    assert weights.weights_dir() != weights_dir
+
+
+def test_manifest_matches_files(weights_dir: Path) -> None:
+    entry = weights.manifest_entry(NAME)
+    assert entry is not None
+    path = weights_dir / entry["file"]
+    assert entry["file"] == FILE
+    assert entry["sha256"] == hashlib.sha256(path.read_bytes()).hexdigest()
+    assert entry["sha256"] == weights.sha256_file(path)
+    assert entry["bytes"] == path.stat().st_size
+    assert entry["kind"] == "codec"
+
+
+def test_loads_when_intact(copy: Path) -> None:
+    assert not registry.create_model(NAME).training
+
+
+def test_sha256_mismatch(copy: Path) -> None:
+    path = copy / FILE
+    data = bytearray(path.read_bytes())
+    data[-1] ^= 0x40
+    path.write_bytes(bytes(data))
+    with pytest.raises(WeightsError) as info:
+        registry.create_model(NAME)
+    message = str(info.value)
+    assert "sha256" in message
+    assert _manifest(copy)["models"][NAME]["sha256"] in message
+    assert weights.sha256_file(path) in message
+
+
+def test_manifest_sha256_wrong(copy: Path) -> None:
+    _set_sha(copy, "0" * 64)
+    with pytest.raises(WeightsError, match="sha256"):
+        registry.create_model(NAME)
+
+
+def test_missing_file(copy: Path) -> None:
+    (copy / FILE).unlink()
+    with pytest.raises(WeightsError) as info:
+        registry.create_model(NAME)
+    assert NAME in str(info.value)
+
+
+def test_missing_manifest(copy: Path) -> None:
+    (copy / weights.MANIFEST_NAME).unlink()
+    with pytest.raises(WeightsError):
+        registry.create_model(NAME)
+    assert weights.read_manifest() == {}
+    assert weights.manifest_entry(NAME) is None
+
+
+def test_model_missing_from_manifest(copy: Path) -> None:
+    manifest = _manifest(copy)
+    del manifest["models"][NAME]
+    (copy / weights.MANIFEST_NAME).write_text(json.dumps(manifest))
+    with pytest.raises(WeightsError):
+        registry.create_model(NAME)
+
+
+def test_corrupt_manifest(copy: Path) -> None:
+    (copy / weights.MANIFEST_NAME).write_text("{not json")
+    with pytest.raises(WeightsError, match="manifest"):
+        registry.create_model(NAME)
+    with pytest.raises(WeightsError):
+        registry.list_models()
+
+
+def test_not_safetensors_even_with_matching_sha(copy: Path) -> None:
+    """A pickle (or anything else) is never unpickled, even if its sha256 is listed."""
+    import pickle
+
+    path = copy / FILE
+    path.write_bytes(pickle.dumps({"g_a.0.weight": [1.0, 2.0]}))
+    _set_sha(copy, weights.sha256_file(path))
+    with pytest.raises(WeightsError, match="cannot read weights file"):
+        registry.create_model(NAME)
+
+
+def test_weights_that_do_not_fit(copy: Path) -> None:
+    import torch
+    from safetensors.torch import save_file
+
+    path = copy / FILE
+    save_file({"something.else": torch.zeros(3)}, str(path))
+    _set_sha(copy, weights.sha256_file(path))
+    with pytest.raises(WeightsError, match="do not fit"):
+        registry.create_model(NAME)
+
+
+def test_only_safetensors_in_weights_dir(weights_dir: Path) -> None:
+    files = sorted(p.name for p in weights_dir.iterdir())
+    assert not [f for f in files if f.endswith((".pt", ".pth", ".pkl", ".pickle", ".bin", ".tmp"))]
+    expected = sorted(
+        [weights.MANIFEST_NAME]
+        + [registry.get_spec(n).weights_file for n in registry.model_names()]
+    )
+    assert files == expected
+    for name in files:
+        if name.endswith(".safetensors"):
+            # safetensors: 8-byte little-endian header length, then a JSON header
+            data = (weights_dir / name).read_bytes()
+            length = int.from_bytes(data[:8], "little")
+            assert data[8:9] == b"{"
+            json.loads(data[8 : 8 + length])
+
+
+def _calls(source: str) -> set[str]:
+    """Dotted names of every call and every imported module in ``source``."""
+    names = set()
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Call):
+            names.add(ast.unparse(node.func))
+        elif isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            names.update(f"{node.module}.{alias.name}" for alias in node.names)
+    return names
+
+
+def test_weights_module_never_unpickles() -> None:
+    names = _calls(inspect.getsource(weights))
+    assert "load_file" in names  # safetensors is what loads (sanity check of the scan)
+    assert "safetensors.torch.load_file" in names
+    for forbidden in ("torch.load", "pickle", "pickle.load", "pickle.loads", "torch.serialization"):
+        assert forbidden not in names
+    assert "torch.load" not in inspect.getsource(weights)
+
+
+def test_registry_loads_weights_through_weights_module() -> None:
+    source = inspect.getsource(registry)
+    assert "torch.load" not in source
+    assert "load_weights" in _calls(source)
