@@ -142,22 +142,18 @@ def models(as_json) -> None:
         for r in records:
             click.echo(json.dumps(r))
         return
-    from rich.console import Console
-    from rich.table import Table
-
-    table = Table(title="facecodec models")
-    for col in ("name", "id", "kind", "ch", "qualities", "params", "weights", "trained on", "measured (val)"):
-        table.add_column(col, no_wrap=col == "name")  # never shorten a name to "face-h…"
     for r in records:
+        weights = f"{r['weights_bytes'] / 1e6:.1f} MB" if r["weights_bytes"] else "missing"
+        params = f"{r['parameters']:,} parameters" if r["parameters"] else "parameters unknown"
+        click.echo(f"{r['name']}  (id {r['id']}, {r['kind']}, {r['channels']} channel(s), {params}, weights {weights})")
+        click.echo(f"    {r['description']}")
+        if r["qualities"]:
+            click.echo(f"    qualities: {r['qualities']}")
+        if r["training_data"]:
+            click.echo(f"    trained on: {r['training_data']}")
         measured = r["measured"] or {}
-        summary = measured.get("summary", "-") if isinstance(measured, dict) else str(measured)
-        table.add_row(
-            r["name"], str(r["id"]), r["kind"], str(r["channels"]),
-            str(r["qualities"] or "-"), f"{r['parameters']:,}" if r["parameters"] else "-",
-            f"{r['weights_bytes'] / 1e6:.1f} MB" if r["weights_bytes"] else "missing",
-            str(r["training_data"] or "-"), summary,
-        )  # fmt: skip
-    Console().print(table)
+        if measured:
+            click.echo(f"    measured on {measured.get('data', '?')}: {measured.get('summary', '')}")
 
 
 @main.command()
@@ -187,10 +183,10 @@ def bench(data, split, out, models, baselines, qualities, limit, device, classif
       facecodec bench ../shared/data/fer2013/fer2013_trainval.npz --limit 200
       facecodec bench faces/ --baselines jpeg,webp -q jpeg=5,10,20 -q face-hp-v1=1..4
     """
+    from rich.console import Console
+
     from .bench import run_bench
     from .bench.codecs import parse_qualities
-
-    from rich.console import Console
 
     names = [b.strip() for b in baselines.split(",") if b.strip() and b.strip().lower() != "none"]
     console = Console(stderr=True)  # the progress bar; the report goes to stdout
@@ -254,6 +250,29 @@ def train_codec_cmd(**opts) -> None:
     click.echo(f"checkpoint: {path}")
 
 
+@train.command("classifier")
+@click.option("--data", required=True, type=click.Path(exists=True), help="Labelled dataset: .npz, FER2013 .csv or class-per-folder tree.")
+@click.option("--model", default="fer-cnn-v1", show_default=True, help="Registry name of the classifier architecture.")
+@click.option("--split", default="train", show_default=True, help="Split to train on ('' for all).")
+@click.option("--val-split", default="val", show_default=True, help="Split to validate on ('' for none).")
+@click.option("--epochs", default=40, show_default=True, type=int)
+@click.option("--batch-size", default=64, show_default=True, type=int)
+@click.option("--lr", default=2e-3, show_default=True, type=float)
+@click.option("--seed", default=0, show_default=True, type=int)
+@click.option("--out", default="runs/classifier", show_default=True, type=click.Path(), help="Run folder (checkpoint, log).")
+@click.option("--device", default="auto", show_default=True, help="auto, cpu or cuda.")
+@click.option("--resume", is_flag=True, help="Continue from OUT/last.pt.")
+def train_classifier_cmd(**opts) -> None:
+    """Train an expression classifier on original faces."""
+    from .train.classifier_trainer import ClassifierTrainConfig, train_classifier
+
+    resume = opts.pop("resume")
+    opts["split"] = opts["split"] or None
+    opts["val_split"] = opts["val_split"] or None
+    path = train_classifier(ClassifierTrainConfig(**opts), resume=resume)
+    click.echo(f"checkpoint: {path}")
+
+
 @train.command("export")
 @click.argument("checkpoint", type=click.Path(exists=True, dir_okay=False))
 @click.option("--name", required=True, help="Registry name the weights are for.")
@@ -261,15 +280,16 @@ def train_codec_cmd(**opts) -> None:
 @click.option("--measure-data", type=click.Path(exists=True), help="Dataset to measure bpp/PSNR on.")
 @click.option("--measure-split", default="val", show_default=True)
 @click.option("--qualities", default="1,2,3,4,5,6,7,8", show_default=True, help="Comma-separated qualities to measure.")
+@click.option("--note", default=None, help="Free text stored in the manifest (e.g. how a run was resumed).")
 @_DEVICE
-def train_export_cmd(checkpoint, name, out, measure_data, measure_split, qualities, device) -> None:
+def train_export_cmd(checkpoint, name, out, measure_data, measure_split, qualities, note, device) -> None:
     """Export CHECKPOINT to OUT/NAME.safetensors and the manifest (sha256, command, figures)."""
     from pathlib import Path
 
     from .train.export_codec import export_codec
 
     qs = [float(q) for q in qualities.split(",")]
-    entry = export_codec(Path(checkpoint), name, Path(out), measure_data, measure_split, qs, device)
+    entry = export_codec(Path(checkpoint), name, Path(out), measure_data, measure_split, qs, device, note)
     click.echo(f"exported {name}: {entry['file']} sha256 {entry['sha256'][:16]}…")
     for point in (entry.get("measured") or {}).get("points", []):
         click.echo(f"  q{point['quality']:g}: {point['bpp']:.3f} bpp, {point['psnr']:.2f} dB")

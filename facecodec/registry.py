@@ -26,7 +26,7 @@ class ModelSpec:
 
     name: str
     model_id: int
-    kind: str  # "codec" (classifier and latent-head kinds come with their models)
+    kind: str  # "codec" or "classifier"
     architecture: str  # "module:Class" under facecodec.models
     kwargs: dict[str, Any] = field(default_factory=dict)
     description: str = ""
@@ -48,6 +48,14 @@ _SPECS: tuple[ModelSpec, ...] = (
         architecture="hyperprior:FaceHyperprior",
         kwargs={"in_channels": 1, "N": 64, "M": 96, "levels": 8},
         description="grey mean-scale hyperprior, gain units, rate-distortion (MSE) trained",
+    ),
+    ModelSpec(
+        name="fer-cnn-v1",
+        model_id=101,
+        kind="classifier",
+        architecture="classifier:FerNet",
+        kwargs={"in_channels": 1, "width": 32},
+        description="VGG-style expression classifier, 48×48 grey, 7 FER2013 classes",
     ),
 )
 

@@ -110,13 +110,18 @@ def train_codec(config: CodecTrainConfig, resume: bool = False) -> Path:
     main_params = [p for n, p in model.named_parameters() if not n.endswith(".quantiles")]
     optimizer = torch.optim.Adam(main_params, lr=config.lr)
     aux_optimizer = torch.optim.Adam(aux_params, lr=1e-3)
-    start_epoch, history = 0, []
+    start_epoch, history, resumes = 0, [], []
     if resume and ckpt_path.exists():
         state = torch.load(ckpt_path, map_location=device, weights_only=True)
         model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
         aux_optimizer.load_state_dict(state["aux_optimizer"])
         start_epoch, history = state["epoch"] + 1, json.loads(state["history"])
+        resumes = json.loads(state.get("resumes", "[]"))
+        before = json.loads(state["config"])
+        changed = {k: [before.get(k), v] for k, v in asdict(config).items() if before.get(k) != v}
+        if changed:  # recorded so that exported weights say how they were really trained
+            resumes.append({"from_epoch": start_epoch, "changed": changed})
 
     steps_per_epoch = math.ceil(len(train_set) / config.batch_size)
     total_steps = steps_per_epoch * config.epochs
@@ -167,6 +172,7 @@ def train_codec(config: CodecTrainConfig, resume: bool = False) -> Path:
                 "epoch": epoch,
                 "config": json.dumps(asdict(config)),
                 "history": json.dumps(history),
+                "resumes": json.dumps(resumes),
             },
             ckpt_path,
         )

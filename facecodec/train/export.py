@@ -35,6 +35,7 @@ def load_checkpoint_model(checkpoint: Path, name: str) -> tuple[torch.nn.Module,
         "epoch": state.get("epoch"),
         "config": json.loads(state.get("config", "{}")),
         "history": json.loads(state.get("history", "[]")),
+        "resumes": json.loads(state.get("resumes", "[]")),
     }
     return model.eval(), meta
 

@@ -27,7 +27,7 @@ def training_command(config: dict[str, Any]) -> str:
 
 def export_codec(
     checkpoint: Path, name: str, out_dir: Path, measure_data: str | None,
-    measure_split: str | None, qualities: list[float], device: str,
+    measure_split: str | None, qualities: list[float], device: str, note: str | None = None,
 ) -> dict[str, Any]:  # fmt: skip
     """Export a codec checkpoint; measure it on real files when ``measure_data`` is given."""
     model, meta = load_checkpoint_model(checkpoint, name)
@@ -42,6 +42,10 @@ def export_codec(
         "epochs_trained": (meta["epoch"] or 0) + 1,
         "last_validation_estimate": last_val,
     }
+    if meta["resumes"]:
+        record["resumed_with_changes"] = meta["resumes"]
+    if note:
+        record["note"] = note
     save_weights(model, name, out_dir, record)
     if measure_data:
         images = load_faces(measure_data, measure_split).images

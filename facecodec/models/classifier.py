@@ -1,0 +1,62 @@
+"""A compact CNN for facial-expression recognition on 48×48 grey faces.
+
+VGG-style (pairs of 3×3 conv + BatchNorm + ReLU, max-pooling between
+stages), sized so that it trains on a CPU in the background and fast on a GPU.
+Input: float (B, 1, 48, 48) in [0, 1] (other sizes are resized to 48×48);
+output: logits (B, 7) in FER2013 order (angry, disgust, fear, happy, sad,
+surprise, neutral).
+
+Data flow::
+
+    x (1×48×48) -> [conv-bn-relu ×2, pool] ×3 -> 6×6×C3 -> conv-bn-relu ×2
+      -> global average pool -> dropout -> linear -> 7 logits
+
+``features()`` returns the pooled vector, used by the feature-matching term of
+the FER-aware codec loss.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+FER_CLASSES = ("angry", "disgust", "fear", "happy", "sad", "surprise", "neutral")
+INPUT_SIZE = 48
+
+
+def _block(cin: int, cout: int) -> list[nn.Module]:
+    return [
+        nn.Conv2d(cin, cout, 3, padding=1, bias=False),
+        nn.BatchNorm2d(cout),
+        nn.ReLU(inplace=True),
+    ]
+
+
+class FerNet(nn.Module):
+    """Expression classifier. ``width`` scales every stage's channels."""
+
+    def __init__(self, in_channels: int = 1, width: int = 32, num_classes: int = 7, dropout: float = 0.3) -> None:
+        super().__init__()
+        c1, c2, c3, c4 = width, 2 * width, 4 * width, 8 * width
+        self.in_channels = in_channels
+        self.body = nn.Sequential(
+            *_block(in_channels, c1), *_block(c1, c1), nn.MaxPool2d(2),
+            *_block(c1, c2), *_block(c2, c2), nn.MaxPool2d(2),
+            *_block(c2, c3), *_block(c3, c3), nn.MaxPool2d(2),
+            *_block(c3, c4), *_block(c4, c4),
+        )  # fmt: skip
+        self.dropout = nn.Dropout(dropout)
+        self.head = nn.Linear(c4, num_classes)
+
+    def _prepare(self, x: torch.Tensor) -> torch.Tensor:
+        if x.shape[-2:] != (INPUT_SIZE, INPUT_SIZE):
+            x = F.interpolate(x, size=(INPUT_SIZE, INPUT_SIZE), mode="bilinear", antialias=True, align_corners=False)
+        return (x - 0.5) / 0.25
+
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        """Pooled penultimate features (B, 8·width)."""
+        return self.body(self._prepare(x)).mean(dim=(2, 3))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.dropout(self.features(x)))
