@@ -1,0 +1,526 @@
+"""The sweep: every codec at every quality over one dataset, measured per point.
+
+Classical codecs run in a pool of worker processes, one task per
+(codec, quality) point, each coding every image one at a time on one core;
+facecodec codecs run in this process, batched, on ``device``. Each point's
+decoded images come back here for the metrics and the classifier.
+
+Timings are images/s for the whole set at that point: classical codecs per
+CPU-second of one single-threaded worker (one core, unaffected by other load),
+facecodec on the wall clock with however many threads torch uses here (or the
+GPU), entropy coding and ``.ffc`` packing included.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..errors import DatasetError, FacecodecError
+from . import codecs, metrics
+
+NO_CLASSIFIER = "no classifier registered"
+MIN_TIMING_S = 0.2
+_SLOWEST_FIRST = ("avif", "jxl", "webp", "jpeg2000", "jpeg")
+MAX_REPEATS = 50
+
+
+@dataclass
+class BenchConfig:
+    """What to benchmark; see :func:`run_bench`."""
+
+    data: str | Path
+    split: str | None = "auto"
+    out: str | Path | None = "results"
+    models: Sequence[str] | None = None
+    baselines: Sequence[str] | None = None
+    qualities: Mapping[str, Sequence[float]] = field(default_factory=dict)
+    limit: int | None = None
+    device: str = "auto"
+    classifier: str | None = None
+    workers: int | None = None
+    batch_size: int = 256
+
+
+@dataclass
+class _Context:
+    images: np.ndarray
+    labels: np.ndarray | None
+    classifier: Any
+    device: Any
+    original_preds: np.ndarray | None
+    original_accuracy: float | None
+
+
+# --- loading ------------------------------------------------------------------
+def load_dataset(path: str | Path, split: str | None) -> tuple[Any, str]:
+    """The dataset and the split actually used (``auto``: ``val`` when it has one)."""
+    from ..train.data import load_faces
+
+    path = Path(path)
+    if path.is_dir() or split in (None, "", "all"):
+        return load_faces(path), "all"
+    if split == "auto":
+        try:
+            return load_faces(path, "val"), "val"
+        except DatasetError:
+            return load_faces(path), "all"
+    return load_faces(path, split), split
+
+
+def _load_classifier(name: str, device: Any) -> Any:
+    """A registered classifier: float (B, 1, 48, 48) in [0, 1] → logits (B, classes)."""
+    from .. import registry
+
+    spec = registry.get_spec(name)
+    if spec.kind != "classifier":
+        raise FacecodecError(f"{name!r} is a {spec.kind}, not a classifier")
+    return registry.create_model(name, device=device).eval()
+
+
+def resolve_classifier(name: str | None) -> str | None:
+    """``--classifier``: a name, ``none``, or None for the first registered one."""
+    if name is not None:
+        return None if name.lower() == "none" else name
+    from .. import registry
+
+    names = registry.model_names("classifier")
+    return names[0] if names else None
+
+
+def _map_labels(
+    labels: np.ndarray | None, classes: Sequence[str], known: Sequence[str]
+) -> tuple[np.ndarray | None, str | None]:
+    """Dataset labels as the classifier's class indices, or None and why."""
+    if labels is None:
+        return None, "dataset has no labels (accuracy not measured; agreement is)"
+    classes, known = tuple(classes), tuple(known)
+    if classes == known:
+        return labels, None
+    if classes and set(classes) <= set(known):
+        lookup = np.array([known.index(c) for c in classes])
+        return lookup[labels], None
+    return None, f"dataset classes {list(classes)} are not the classifier's {list(known)}"
+
+
+# --- classical codecs in worker processes ---------------------------------------
+_WORKER_IMAGES: np.ndarray | None = None
+
+
+def _init_worker(images: np.ndarray) -> None:
+    global _WORKER_IMAGES
+    _WORKER_IMAGES = images
+    _avif_threads(1)
+
+
+def _avif_threads(n: int) -> int:
+    """Set Pillow's AVIF decoder thread count (0 = its default); the previous value."""
+    try:
+        from PIL import AvifImagePlugin
+    except ImportError:
+        return 0
+    previous = AvifImagePlugin.DEFAULT_MAX_THREADS
+    AvifImagePlugin.DEFAULT_MAX_THREADS = n
+    return previous
+
+
+def _serial(
+    tasks: list[tuple[str, float]], images: np.ndarray
+) -> Iterator[tuple[str, float, dict[str, Any]]]:
+    previous = _avif_threads(1)
+    try:
+        for name, q in tasks:
+            yield name, q, _code_point(name, q, images)
+    finally:
+        _avif_threads(previous)
+
+
+def _code_point(name: str, quality: float, images: np.ndarray) -> dict[str, Any]:
+    """Encode then decode every image at one point; sizes, pixels and timings."""
+    codec = codecs.baseline(name)
+    channels = images.shape[3]
+    try:
+        files, encode_s = _timed(
+            lambda: [codec.encode(img, quality) for img in images], time.process_time
+        )
+        decoded, decode_s = _timed(
+            lambda: np.stack([codec.decode(f, channels) for f in files]), time.process_time
+        )
+    except Exception as exc:  # a codec library failing is reported, not fatal
+        return {"error": f"{type(exc).__name__}: {exc}"}
+    if decoded.shape != images.shape:
+        return {"error": f"decoded shape {decoded.shape} != original {images.shape}"}
+    return {
+        "bytes": np.array([len(f) for f in files], np.int64),
+        "decoded": decoded,
+        "encode_s": encode_s,
+        "decode_s": decode_s,
+    }
+
+
+def _timed(
+    fn: Callable[[], Any], clock: Callable[[], float] = time.perf_counter
+) -> tuple[Any, float]:
+    """``fn()`` and the seconds one call takes on ``clock``.
+
+    Classical codecs are timed on the worker's CPU time (one thread, so that is
+    one core's time, and other load on the machine does not inflate it);
+    facecodec on the wall clock (torch's threads, or the GPU).
+
+    Calls shorter than ``MIN_TIMING_S`` (small ``--limit`` runs) are repeated
+    until that much time has passed (at most ``MAX_REPEATS`` calls) and the
+    mean is returned, so that tiny runs still give usable speeds.
+    """
+    t0 = clock()
+    result = fn()
+    elapsed = clock() - t0
+    calls = 1
+    while elapsed < MIN_TIMING_S and calls < MAX_REPEATS:
+        fn()
+        calls += 1
+        elapsed = clock() - t0
+    return result, elapsed / calls
+
+
+def _worker_point(name: str, quality: float) -> dict[str, Any]:
+    assert _WORKER_IMAGES is not None
+    return _code_point(name, quality, _WORKER_IMAGES)
+
+
+def _start_method() -> str:
+    """``fork`` on Linux: workers inherit the images and never re-import ``__main__``.
+
+    The pool is started before this run uses torch, and workers only call
+    Pillow/imagecodecs. Elsewhere ``spawn`` (a script calling :func:`run_bench`
+    then needs the usual ``if __name__ == "__main__":`` guard).
+    """
+    return "fork" if sys.platform.startswith("linux") else "spawn"
+
+
+@contextlib.contextmanager
+def _classical_runs(
+    tasks: list[tuple[str, float]], images: np.ndarray, workers: int
+) -> Iterator[Iterator[tuple[str, float, dict[str, Any]]]]:
+    """Start coding every (codec, quality) task; yields an iterator of finished ones.
+
+    With several workers the processes start (and get every task) on entry,
+    before the caller goes on to torch work; results arrive as they finish.
+    """
+    if workers <= 1 or len(tasks) <= 1:
+        runs = _serial(tasks, images)
+        try:
+            yield runs
+        finally:
+            runs.close()
+        return
+    import multiprocessing
+
+    ctx = multiprocessing.get_context(_start_method())
+    pool = ProcessPoolExecutor(
+        min(workers, len(tasks)), mp_context=ctx, initializer=_init_worker, initargs=(images,)
+    )
+    try:
+        futures = {pool.submit(_worker_point, name, q): (name, q) for name, q in tasks}
+        yield _finished(futures)
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _finished(futures: dict[Any, tuple[str, float]]) -> Iterator[tuple[str, float, dict[str, Any]]]:
+    for fut in as_completed(futures):
+        name, q = futures[fut]
+        try:
+            result = fut.result()
+        except Exception as exc:  # e.g. a worker that died
+            result = {"error": f"{type(exc).__name__}: {exc}"}
+        yield name, q, result
+
+
+# --- one point -------------------------------------------------------------------
+def _evaluate(
+    codec: str, family: str, quality: float, coded: dict[str, Any], ctx: _Context
+) -> dict[str, Any]:
+    images = ctx.images
+    n, h, w = images.shape[:3]
+    decoded = coded["decoded"]
+    sizes = coded["bytes"]
+    ms = metrics.ms_ssim(images, decoded)
+    enc_s, dec_s = coded["encode_s"], coded["decode_s"]
+    point: dict[str, Any] = {
+        "codec": codec,
+        "family": family,
+        "quality": float(quality),
+        "images": int(n),
+        "bytes": _r(np.mean(sizes), 2),
+        "bpp": _r(np.mean(sizes * 8 / (h * w)), 4),
+        "psnr": _r(np.mean(metrics.psnr(images, decoded)), 3),
+        "ssim": _r(np.mean(metrics.ssim(images, decoded)), 4),
+        "ms_ssim": None if ms is None else _r(np.mean(ms), 4),
+        "accuracy": None,
+        "agreement": None,
+        "encode_ips": _r(n / enc_s, 1) if enc_s > 0 else None,
+        "decode_ips": _r(n / dec_s, 1) if dec_s > 0 else None,
+    }
+    if ctx.classifier is not None:
+        preds = metrics.predict(ctx.classifier, decoded, ctx.device)
+        point["agreement"] = _r(np.mean(preds == ctx.original_preds) * 100, 2)
+        if ctx.labels is not None:
+            point["accuracy"] = _r(np.mean(preds == ctx.labels) * 100, 2)
+    return point
+
+
+def _r(value: Any, digits: int) -> float:
+    return round(float(value), digits)
+
+
+def _facecodec_points(
+    codec: codecs.FacecodecCodec, qualities: Sequence[float], ctx: _Context, advance
+) -> Iterator[dict[str, Any]]:
+    images = list(ctx.images)
+    codec.warm_up(ctx.images, qualities[0])
+    for q in qualities:
+        files, encode_s = _timed(lambda q=q: codec.encode_many(images, q))
+        decoded, decode_s = _timed(lambda files=files: codec.decode_many(files))
+        coded = {
+            "bytes": np.array([len(f) for f in files], np.int64),
+            "decoded": np.stack(decoded),
+            "encode_s": encode_s,
+            "decode_s": decode_s,
+        }
+        yield _evaluate(codec.name, "facecodec", q, coded, ctx)
+        advance(f"{codec.name} q{q:g}")
+
+
+def _context(
+    images: np.ndarray, dataset: Any, name: str | None, device: Any, notes: list[str]
+) -> _Context:
+    """Load the classifier (if any) and its predictions on the originals."""
+    if name is None:
+        return _Context(images, None, None, device, None, None)
+    from ..train.data import FER2013_CLASSES
+
+    model = metrics.prepare_classifier(_load_classifier(name, device))
+    labels, why = _map_labels(
+        dataset.labels, dataset.classes, getattr(model, "classes", FER2013_CLASSES)
+    )
+    if why:
+        notes.append(why)
+    preds = metrics.predict(model, images, device)
+    accuracy = None if labels is None else _r(np.mean(preds == labels) * 100, 2)
+    return _Context(images, labels, model, device, preds, accuracy)
+
+
+# --- the whole run -----------------------------------------------------------------
+def _sweeps(
+    config: BenchConfig, notes: list[str]
+) -> tuple[list[codecs.FacecodecCodec], dict[str, list[float]]]:
+    """The facecodec codecs and the (available) baselines, each with its qualities."""
+    from .. import registry
+
+    overrides = {k: list(v) for k, v in (config.qualities or {}).items()}
+    names = list(config.models) if config.models else registry.model_names("codec")
+    learned = []
+    for name in names:
+        if registry.get_spec(name).kind != "codec":
+            raise FacecodecError(f"{name!r} is not a codec")
+        learned.append(codecs.FacecodecCodec(name, config.device, config.batch_size))
+    wanted = list(codecs.BASELINES) if config.baselines is None else list(config.baselines)
+    sweeps: dict[str, list[float]] = {  # facecodec first: the report's subject
+        c.name: [c.check_quality(q) for q in overrides.get(c.name, c.default_qualities)]
+        for c in learned
+    }
+    for name in wanted:
+        if name not in codecs.BASELINES:
+            raise FacecodecError(
+                f"unknown baseline {name!r}; choose from {', '.join(codecs.BASELINES)}"
+            )
+        why = codecs.baseline_available(name)
+        if why:
+            notes.append(why)
+            continue
+        codec = codecs.baseline(name)
+        sweeps[name] = [
+            codec.check_quality(q) for q in overrides.get(name, codec.default_qualities)
+        ]
+    unknown = set(overrides) - set(sweeps) - set(wanted)
+    if unknown:
+        raise FacecodecError(
+            f"--qualities names {', '.join(sorted(unknown))}, which this run does not bench "
+            f"(codecs: {', '.join(sweeps)})"
+        )
+    return learned, sweeps
+
+
+@contextlib.contextmanager
+def _progress(console: Any, total: int) -> Iterator[Any]:
+    if console is None:
+        yield lambda label: None
+        return
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    with Progress(
+        TextColumn("[bold]bench[/] {task.description}"), BarColumn(), MofNCompleteColumn(),
+        TimeElapsedColumn(), console=console, transient=True,
+    ) as bar:  # fmt: skip
+        task = bar.add_task("starting", total=total)
+        yield lambda label: bar.update(task, advance=1, description=label)
+
+
+def run_bench(
+    data: str | Path,
+    *,
+    split: str | None = "auto",
+    out: str | Path | None = "results",
+    models: Sequence[str] | None = None,
+    baselines: Sequence[str] | None = None,
+    qualities: Mapping[str, Sequence[float]] | None = None,
+    limit: int | None = None,
+    device: str = "auto",
+    classifier: str | None = None,
+    workers: int | None = None,
+    batch_size: int = 256,
+    console: Any = None,
+) -> dict[str, Any]:
+    """Benchmark facecodec codecs against classical codecs on a face dataset.
+
+    ``data`` is an ``.npz`` (shared/data layout), a FER2013 ``.csv`` or an image
+    folder. ``models`` defaults to every registered codec, ``baselines`` to
+    jpeg, jpeg2000, webp, avif and jxl (when imagecodecs is installed).
+    ``qualities`` overrides a codec's sweep (``{"jpeg": [5, 10]}``).
+    ``classifier`` names a registered FER classifier (default: the first one
+    registered; ``"none"``: no accuracy). ``console``: a rich console for the
+    progress bar (None: silent). Writes ``bench.json``, ``bench.csv``,
+    ``rd_psnr.png`` and ``rd_accuracy.png`` into ``out`` (unless None) and
+    returns the report as a dict (the JSON's content).
+    """
+    from . import report
+
+    started = time.perf_counter()
+    _check_dependencies()
+    config = BenchConfig(
+        data, split, out, models, baselines, dict(qualities or {}), limit, device,
+        classifier, workers, batch_size,
+    )  # fmt: skip
+    if limit is not None and limit < 1:
+        raise FacecodecError("--limit must be at least 1")
+    notes: list[str] = []
+    dataset, used_split = load_dataset(data, split)
+    dataset = dataset.subset(limit)
+    images = np.ascontiguousarray(dataset.images)
+    learned, sweeps = _sweeps(config, notes)
+    if not sweeps:
+        raise FacecodecError("nothing to bench: no codec selected or available")
+
+    from ..devices import pick_device
+
+    dev = pick_device(device)
+    classifier_name = resolve_classifier(classifier)
+    if classifier_name is None:
+        why = "classifier off (--classifier none)" if classifier else NO_CLASSIFIER
+        notes.append(why + ": accuracy and agreement are null")
+    n_workers = max(1, workers if workers is not None else (os.cpu_count() or 1))
+    points: list[dict[str, Any]] = []
+    skipped: list[dict[str, Any]] = []
+    learned_names = {c.name for c in learned}
+    tasks = [(name, q) for name, qs in sweeps.items() if name not in learned_names for q in qs]
+    tasks.sort(key=lambda t: _SLOWEST_FIRST.index(t[0]))  # long tasks first: even finish
+    total = sum(len(qs) for qs in sweeps.values())
+    # Classical codecs first, in worker processes started before any torch work
+    # here; their points are measured (SSIM, classifier) in this process as they
+    # finish. facecodec afterwards, so its wall-clock timings have the machine.
+    with (
+        _classical_runs(tasks, images, n_workers) as classical,
+        _progress(console, total) as advance,
+    ):
+        try:
+            ctx = _context(images, dataset, classifier_name, dev, notes)
+        except FacecodecError as exc:
+            if classifier:  # asked for by name: its failure is the run's failure
+                raise
+            notes.append(f"classifier {classifier_name} unusable, accuracy not measured: {exc}")
+            classifier_name = None
+            ctx = _context(images, dataset, None, dev, notes)
+        for name, q, coded in classical:
+            if "error" in coded:
+                skipped.append({"codec": name, "quality": q, "reason": coded["error"]})
+                notes.append(f"{name} q{q:g} failed: {coded['error']}")
+            else:
+                points.append(_evaluate(name, "baseline", q, coded, ctx))
+            advance(f"{name} q{q:g}")
+        for codec in learned:
+            try:
+                points.extend(_facecodec_points(codec, sweeps[codec.name], ctx, advance))
+            except FacecodecError as exc:
+                if models:  # asked for by name: its failure is the run's failure
+                    raise
+                skipped.append({"codec": codec.name, "reason": str(exc)})
+                notes.append(f"{codec.name} skipped: {exc}")
+    order = list(sweeps)
+    points.sort(key=lambda p: (order.index(p["codec"]), sweeps[p["codec"]].index(p["quality"])))
+
+    n, h, w, c = images.shape
+    result: dict[str, Any] = {
+        "dataset": {
+            "path": str(data), "split": used_split, "images": int(n), "height": int(h),
+            "width": int(w), "channels": int(c), "labelled": dataset.labels is not None,
+            "classes": list(dataset.classes), "limit": limit,
+        },
+        "settings": {
+            "codecs": {name: {"qualities": qs, "knob": _knob(name, learned_names)} for name, qs in sweeps.items()},
+            "device": str(dev), "workers": n_workers, "batch_size": batch_size,
+        },
+        "classifier": {
+            "name": classifier_name,
+            "accuracy_original": ctx.original_accuracy,
+            "note": None if classifier_name else _no_classifier_note(classifier, notes),
+        },
+        "units": report.UNITS,
+        "points": points,
+        "skipped": skipped,
+        "notes": notes,
+    }  # fmt: skip
+    result["summary"] = report.summarise(result)
+    result["environment"] = report.environment()
+    result["runtime_s"] = round(time.perf_counter() - started, 2)
+    if out is not None:
+        result["outputs"] = report.write_outputs(result, Path(out))
+    return result
+
+
+def _no_classifier_note(asked: str | None, notes: list[str]) -> str:
+    if asked:
+        return "classifier off (--classifier none)"
+    unusable = [n for n in notes if n.startswith("classifier ") and "unusable" in n]
+    return unusable[0] if unusable else NO_CLASSIFIER
+
+
+def _check_dependencies() -> None:
+    """The bench's own libraries, named in one error when any is missing."""
+    import importlib.util
+
+    wanted = {
+        "matplotlib": "matplotlib",
+        "bjontegaard": "bjontegaard",
+        "pytorch_msssim": "pytorch-msssim",
+    }
+    missing = [pkg for mod, pkg in wanted.items() if importlib.util.find_spec(mod) is None]
+    if missing:
+        raise FacecodecError(
+            f"facecodec bench needs {', '.join(missing)}: pip install {' '.join(missing)}"
+        )
+
+
+def _knob(name: str, learned: set[str]) -> str:
+    if name in learned:
+        return "quality (1 smallest .. 8 best)"
+    cls = codecs._BASELINE_CLASSES[name]
+    return f"{cls.knob} ({cls.low:g}..{cls.high:g})"
