@@ -123,7 +123,7 @@ def encode_batch(
     """Encode many images (PIL images or uint8 arrays); one quality or one per image."""
     import torch
 
-    spec = registry.get_spec(model)
+    spec = registry.codec_spec(model)
     qualities = [quality] * len(images) if np.isscalar(quality) else list(quality)
     if len(qualities) != len(images):
         raise QualityError("give one quality, or one per image")

@@ -177,7 +177,7 @@ def run_encode(
     device: str, batch_size: int, force: bool, as_json: bool,
 ) -> int:  # fmt: skip
     """``facecodec encode``; returns the number of files that failed."""
-    registry.get_spec(model)  # unknown model: fail before touching any file
+    registry.codec_spec(model)  # unknown model: fail before touching any file
     api.quality_code(quality)
     jobs = plan(inputs, output, ".ffc", IMAGE_SUFFIXES)
     with Reporter(len(jobs), as_json, "encoding", any(j.dest == STDIO for j in jobs)) as rep:
@@ -189,7 +189,7 @@ def run_encode(
 
         _run(
             jobs, batch_size, force, rep,
-            prepare=lambda data, job: load_image(data, job.source),
+            prepare=lambda data, job: load_image(data),
             process=lambda arrays: api.encode_batch(arrays, model, quality, device, batch_size),
             finish=finish,
         )  # fmt: skip

@@ -51,10 +51,19 @@ def _model_choices() -> list[str]:
     return model_names("codec")
 
 
+def _complete_models(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[str]:
+    """Shell completion of --model: registered codec names."""
+    return [name for name in _model_choices() if name.startswith(incomplete)]
+
+
+# Paths that may also be "-" (stdin/stdout); typed so shell completion offers files.
+_IO_PATH = click.Path(allow_dash=True)
+
+
 @main.command()
-@click.argument("inputs", nargs=-1, required=True)
-@click.option("-o", "--output", help="Output file, directory (many inputs), or - for stdout.")
-@click.option("--model", "-m", default=None, help="Codec name (see 'facecodec models'). [default: face-hp-v1]")
+@click.argument("inputs", nargs=-1, required=True, type=_IO_PATH)
+@click.option("-o", "--output", type=_IO_PATH, help="Output file, directory (many inputs), or - for stdout.")
+@click.option("--model", "-m", default=None, shell_complete=_complete_models, help="Codec name (see 'facecodec models'). [default: face-hp-v1]")
 @click.option("--quality", "-q", default=4.0, show_default=True, type=float, help="1 (smallest) .. 8 (best); any value between, in steps of 1/16.")
 @_DEVICE
 @_BATCH
@@ -77,8 +86,8 @@ def encode(inputs, output, model, quality, device, batch_size, force, as_json) -
 
 
 @main.command()
-@click.argument("inputs", nargs=-1, required=True)
-@click.option("-o", "--output", help="Output image (format from suffix, PNG by default), directory, or - for stdout (PNG).")
+@click.argument("inputs", nargs=-1, required=True, type=_IO_PATH)
+@click.option("-o", "--output", type=_IO_PATH, help="Output image (format from suffix, PNG by default), directory, or - for stdout (PNG).")
 @_DEVICE
 @_BATCH
 @_FORCE

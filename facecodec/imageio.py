@@ -51,19 +51,27 @@ def to_array(image: object) -> np.ndarray:
     return np.ascontiguousarray(arr)
 
 
-def load_image(data: bytes, name: str = "<input>") -> np.ndarray:
-    """Decode encoded image bytes (PNG, JPEG, ...) to uint8 (H, W, C)."""
+def load_image(data: bytes) -> np.ndarray:
+    """Decode encoded image bytes (PNG, JPEG, ...) to uint8 (H, W, C).
+
+    ``.ffc`` data is refused: re-encoding a decoded file would silently stack
+    a second generation of loss (decode it first if that is what you want).
+    """
     from PIL import Image, UnidentifiedImageError
 
+    if data[:3] == b"FFC":
+        raise ImageError("input is already a .ffc file (decode it first to re-encode)")
     try:
         with Image.open(io.BytesIO(data)) as im:
             w, h = im.size
             if h > MAX_SIDE or w > MAX_SIDE:
-                raise LimitExceeded(f"{name}: image {w}×{h} is larger than the {MAX_SIDE}×{MAX_SIDE} cap")
+                raise LimitExceeded(f"image {w}×{h} is larger than the {MAX_SIDE}×{MAX_SIDE} cap")
             im.load()
             return to_array(im)
-    except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError) as exc:
-        raise ImageError(f"{name}: not a readable image ({exc})") from None
+    except UnidentifiedImageError:
+        raise ImageError("not a readable image (unknown or unsupported format)") from None
+    except (OSError, ValueError, Image.DecompressionBombError) as exc:
+        raise ImageError(f"not a readable image ({exc})") from None
 
 
 def to_pil(array: np.ndarray):
@@ -85,7 +93,10 @@ def format_for(path: Path) -> str:
     from PIL import Image
 
     Image.init()
-    return Image.EXTENSION.get(path.suffix.lower(), "PNG")
+    fmt = Image.EXTENSION.get(path.suffix.lower(), "PNG")
+    if fmt == "FFC":
+        raise ImageError(f"{path}: decode writes images; choose .png, .bmp, .tif, ... not .ffc")
+    return fmt
 
 
 def write_atomic(path: Path, data: bytes, force: bool = False) -> None:

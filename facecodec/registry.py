@@ -70,8 +70,8 @@ def model_names(kind: str | None = None) -> list[str]:
 
 
 def model_ids() -> frozenset[int]:
-    """Every numeric id a ``.ffc`` file may name."""
-    return frozenset(_BY_ID)
+    """Every numeric id a ``.ffc`` file may name (the codecs')."""
+    return frozenset(s.model_id for s in _SPECS if s.kind == "codec")
 
 
 def get_spec(name: str) -> ModelSpec:
@@ -82,6 +82,16 @@ def get_spec(name: str) -> ModelSpec:
         raise UnknownModel(
             f"unknown model {name!r}; valid models: {', '.join(model_names())}"
         ) from None
+
+
+def codec_spec(name: str) -> ModelSpec:
+    """Like :func:`get_spec`, but the model must be a codec."""
+    spec = get_spec(name)
+    if spec.kind != "codec":
+        raise UnknownModel(
+            f"{name!r} is a {spec.kind}, not a codec; codecs: {', '.join(model_names('codec'))}"
+        )
+    return spec
 
 
 def spec_for_id(model_id: int) -> ModelSpec:
