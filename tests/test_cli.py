@@ -416,3 +416,15 @@ def test_cuda_requested_without_gpu(image_dir: Path, tmp_path: Path) -> None:
     result = run("encode", image_dir / "a.png", "-o", tmp_path / "a.ffc", "--device", "cuda")
     assert_one_line_error(result, "CUDA")
     assert not (tmp_path / "a.ffc").exists()
+
+
+def test_outputs_get_the_usual_file_mode(tmp_path: Path, make_face, write_png) -> None:
+    import os
+
+    src = tmp_path / "m.png"
+    write_png(make_face(5), src)
+    out = tmp_path / "m.ffc"
+    assert run("encode", str(src), "-o", str(out)).exit_code == 0
+    mask = os.umask(0)
+    os.umask(mask)
+    assert out.stat().st_mode & 0o777 == 0o666 & ~mask
