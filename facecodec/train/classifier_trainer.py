@@ -19,9 +19,10 @@ import torch
 import torch.nn.functional as F
 
 from .. import registry
+from ..errors import DatasetError
 from .augment import random_affine
 from .data import load_faces
-from .loop import EpochReporter, atomic_torch_save, batches, cosine_lr, pick_device, to_tensor
+from .loop import EpochReporter, atomic_torch_save, batches, cosine_lr, start_run, to_tensor
 
 
 @dataclass
@@ -57,14 +58,10 @@ def accuracy(model: torch.nn.Module, images: np.ndarray, labels: np.ndarray, dev
 
 def train_classifier(config: ClassifierTrainConfig, resume: bool = False) -> Path:
     """Train (or resume) a classifier; returns the path of the last checkpoint."""
-    out_dir = Path(config.out)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    ckpt_path = out_dir / "last.pt"
-    device = pick_device(config.device)
-    torch.manual_seed(config.seed)
+    out_dir, ckpt_path, device = start_run(config.out, config.device, config.seed)
     train_set = load_faces(config.data, config.split)
     if train_set.labels is None:
-        raise ValueError("classifier training needs labels")
+        raise DatasetError(f"{config.data}: classifier training needs labels")
     val = load_faces(config.data, config.val_split) if config.val_split else None
 
     model = registry.build_architecture(registry.get_spec(config.model)).to(device)

@@ -30,8 +30,8 @@ from .loop import (
     atomic_torch_save,
     batches,
     cosine_lr,
-    pick_device,
     psnr,
+    start_run,
     to_tensor,
 )
 
@@ -94,11 +94,7 @@ def evaluate_codec(
 
 def train_codec(config: CodecTrainConfig, resume: bool = False) -> Path:
     """Train (or resume) a codec; returns the path of the last checkpoint."""
-    out_dir = Path(config.out)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    ckpt_path = out_dir / "last.pt"
-    device = pick_device(config.device)
-    torch.manual_seed(config.seed)
+    out_dir, ckpt_path, device = start_run(config.out, config.device, config.seed)
 
     train_set = load_faces(config.data, config.split)
     val_images = None

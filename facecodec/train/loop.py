@@ -13,7 +13,15 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..devices import pick_device  # noqa: F401  (re-exported for the trainers)
+from ..devices import pick_device
+
+
+def start_run(out: str, device: str, seed: int) -> tuple[Path, Path, torch.device]:
+    """Create the run folder, pick the device, seed torch; returns (folder, checkpoint, device)."""
+    out_dir = Path(out)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    torch.manual_seed(seed)
+    return out_dir, out_dir / "last.pt", pick_device(device)
 
 
 def batches(n: int, size: int, rng: np.random.Generator | None) -> Iterator[np.ndarray]:
