@@ -14,7 +14,10 @@ __version__ = "0.1.0"
 
 __all__ = [
     "Encoded",
+    "Prediction",
     "__version__",
+    "classify",
+    "classify_batch",
     "create_model",
     "decode",
     "decode_array",
@@ -33,6 +36,9 @@ _LAZY = {
     "decode_batch": "facecodec.api",
     "describe": "facecodec.api",
     "Encoded": "facecodec.api",
+    "classify": "facecodec.recognition",
+    "classify_batch": "facecodec.recognition",
+    "Prediction": "facecodec.recognition",
     "create_model": "facecodec.registry",
     "list_models": "facecodec.registry",
 }

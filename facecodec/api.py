@@ -17,7 +17,7 @@ stores.
 from __future__ import annotations
 
 import functools
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -171,6 +171,52 @@ def parse(data: bytes) -> container.FfcFile:
     return container.unpack(data, known_model_ids=registry.model_ids())
 
 
+def _parse_all(datas: Sequence[bytes]) -> tuple[dict[int, container.FfcFile], dict[int, FacecodecError]]:
+    parsed: dict[int, container.FfcFile] = {}
+    errors: dict[int, FacecodecError] = {}
+    for i, data in enumerate(datas):
+        try:
+            parsed[i] = parse(data)
+        except FacecodecError as exc:
+            errors[i] = exc
+    return parsed, errors
+
+
+def decoded_groups(
+    parsed: dict[int, container.FfcFile], device: str, batch_size: int, synthesize: bool = True
+) -> Iterator[tuple[list[int], registry.ModelSpec, torch.Tensor]]:
+    """Entropy-decode parsed files in batches of one model and padded size.
+
+    Yields (keys of ``parsed``, codec spec, tensor): the padded decoded images
+    (B, C, H, W) in [0, 1], or with ``synthesize=False`` the decoded latents
+    ``y_hat`` (B, M, h, w) on the CPU, skipping the synthesis transform.
+    """
+    import torch
+
+    from .models.hyperprior import CompressedFace
+
+    order = list(parsed)
+    keys = []
+    for i in order:
+        f = parsed[i]
+        keys.append((f.model_id, -(-f.height // 16) * 16, -(-f.width // 16) * 16))
+    for group in _groups(keys, batch_size):
+        members = [order[g] for g in group]
+        spec = registry.spec_for_id(parsed[members[0]].model_id)
+        net = load_model(spec.name, device)
+        _, ph, pw = keys[group[0]]
+        stride = net.downsampling // 2
+        faces = [
+            CompressedFace(parsed[i].z_stream, parsed[i].y_stream, ph // stride, pw // stride)
+            for i in members
+        ]
+        q = torch.tensor([quality_from_code(parsed[i].quality_code) for i in members])
+        if synthesize:
+            yield members, spec, net.decompress(faces, q, device=device)
+        else:
+            yield members, spec, net.decompress_latent(faces, q)
+
+
 def decode_batch(
     datas: Sequence[bytes], device: str = "auto", batch_size: int = DEFAULT_BATCH
 ) -> list[np.ndarray | FacecodecError]:
@@ -181,32 +227,9 @@ def decode_batch(
     """
     import torch
 
-    from .models.hyperprior import CompressedFace
-
-    results: list[np.ndarray | FacecodecError | None] = [None] * len(datas)
-    parsed: dict[int, container.FfcFile] = {}
-    for i, data in enumerate(datas):
-        try:
-            parsed[i] = parse(data)
-        except FacecodecError as exc:
-            results[i] = exc
-    dev = _device(device)
-    keys, order = [], list(parsed)
-    for i in order:
-        f = parsed[i]
-        keys.append((f.model_id, -(-f.height // 16) * 16, -(-f.width // 16) * 16))
-    for group in _groups(keys, batch_size):
-        members = [order[g] for g in group]
-        spec = registry.spec_for_id(parsed[members[0]].model_id)
-        net = load_model(spec.name, dev)
-        _, ph, pw = keys[group[0]]
-        stride = net.downsampling // 2
-        faces = [
-            CompressedFace(parsed[i].z_stream, parsed[i].y_stream, ph // stride, pw // stride)
-            for i in members
-        ]
-        q = torch.tensor([quality_from_code(parsed[i].quality_code) for i in members])
-        x_hat = net.decompress(faces, q, device=dev)
+    parsed, errors = _parse_all(datas)
+    results: list[np.ndarray | FacecodecError | None] = [errors.get(i) for i in range(len(datas))]
+    for members, _, x_hat in decoded_groups(parsed, _device(device), batch_size):
         pixels = (x_hat * 255).round_().to(torch.uint8).permute(0, 2, 3, 1).cpu().numpy()
         for i, img in zip(members, pixels):
             f = parsed[i]

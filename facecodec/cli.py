@@ -229,79 +229,15 @@ def _finish(failures: int) -> None:
         sys.exit(1)
 
 
-@main.group()
-def train() -> None:
-    """Train codecs and classifiers (checkpoints, --resume, export to weights/)."""
+def _register_subcommands() -> None:
+    from .cli_classify import classify
+    from .cli_train import train
+
+    main.add_command(classify)
+    main.add_command(train)
 
 
-@train.command("codec")
-@click.option("--data", required=True, type=click.Path(exists=True), help="Dataset: .npz, FER2013 .csv or image folder.")
-@click.option("--model", default="face-hp-v1", show_default=True, help="Registry name of the architecture to train.")
-@click.option("--split", default="train", show_default=True, help="Split to train on ('' for all).")
-@click.option("--val-split", default="val", show_default=True, help="Split to validate on ('' for none).")
-@click.option("--epochs", default=40, show_default=True, type=int)
-@click.option("--batch-size", default=32, show_default=True, type=int)
-@click.option("--lr", default=5e-4, show_default=True, type=float)
-@click.option("--lmbda-min", default=4e-4, show_default=True, type=float, help="λ at quality 1.")
-@click.option("--lmbda-max", default=5e-2, show_default=True, type=float, help="λ at quality 8.")
-@click.option("--seed", default=0, show_default=True, type=int)
-@click.option("--out", default="runs/codec", show_default=True, type=click.Path(), help="Run folder (checkpoint, log).")
-@click.option("--device", default="auto", show_default=True, help="auto, cpu or cuda.")
-@click.option("--resume", is_flag=True, help="Continue from OUT/last.pt.")
-def train_codec_cmd(**opts) -> None:
-    """Rate-distortion training of a variable-rate codec."""
-    from .train.codec_trainer import CodecTrainConfig, train_codec
-
-    resume = opts.pop("resume")
-    opts["split"] = opts["split"] or None
-    opts["val_split"] = opts["val_split"] or None
-    path = train_codec(CodecTrainConfig(**opts), resume=resume)
-    click.echo(f"checkpoint: {path}")
-
-
-@train.command("classifier")
-@click.option("--data", required=True, type=click.Path(exists=True), help="Labelled dataset: .npz, FER2013 .csv or class-per-folder tree.")
-@click.option("--model", default="fer-cnn-v1", show_default=True, help="Registry name of the classifier architecture.")
-@click.option("--split", default="train", show_default=True, help="Split to train on ('' for all).")
-@click.option("--val-split", default="val", show_default=True, help="Split to validate on ('' for none).")
-@click.option("--epochs", default=40, show_default=True, type=int)
-@click.option("--batch-size", default=64, show_default=True, type=int)
-@click.option("--lr", default=2e-3, show_default=True, type=float)
-@click.option("--seed", default=0, show_default=True, type=int)
-@click.option("--out", default="runs/classifier", show_default=True, type=click.Path(), help="Run folder (checkpoint, log).")
-@click.option("--device", default="auto", show_default=True, help="auto, cpu or cuda.")
-@click.option("--resume", is_flag=True, help="Continue from OUT/last.pt.")
-def train_classifier_cmd(**opts) -> None:
-    """Train an expression classifier on original faces."""
-    from .train.classifier_trainer import ClassifierTrainConfig, train_classifier
-
-    resume = opts.pop("resume")
-    opts["split"] = opts["split"] or None
-    opts["val_split"] = opts["val_split"] or None
-    path = train_classifier(ClassifierTrainConfig(**opts), resume=resume)
-    click.echo(f"checkpoint: {path}")
-
-
-@train.command("export")
-@click.argument("checkpoint", type=click.Path(exists=True, dir_okay=False))
-@click.option("--name", required=True, help="Registry name the weights are for.")
-@click.option("--out", default="weights", show_default=True, type=click.Path(file_okay=False))
-@click.option("--measure-data", type=click.Path(exists=True), help="Dataset to measure bpp/PSNR on.")
-@click.option("--measure-split", default="val", show_default=True)
-@click.option("--qualities", default="1,2,3,4,5,6,7,8", show_default=True, help="Comma-separated qualities to measure.")
-@click.option("--note", default=None, help="Free text stored in the manifest (e.g. how a run was resumed).")
-@_DEVICE
-def train_export_cmd(checkpoint, name, out, measure_data, measure_split, qualities, note, device) -> None:
-    """Export CHECKPOINT to OUT/NAME.safetensors and the manifest (sha256, command, figures)."""
-    from pathlib import Path
-
-    from .train.export_codec import export_codec
-
-    qs = [float(q) for q in qualities.split(",")]
-    entry = export_codec(Path(checkpoint), name, Path(out), measure_data, measure_split, qs, device, note)
-    click.echo(f"exported {name}: {entry['file']} sha256 {entry['sha256'][:16]}…")
-    for point in (entry.get("measured") or {}).get("points", []):
-        click.echo(f"  q{point['quality']:g}: {point['bpp']:.3f} bpp, {point['psnr']:.2f} dB")
+_register_subcommands()
 
 
 if __name__ == "__main__":  # pragma: no cover

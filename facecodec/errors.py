@@ -68,3 +68,7 @@ class OutputExists(FacecodecError):
 
 class DatasetError(FacecodecError):
     """A training or benchmark dataset could not be read."""
+
+
+class TrainingError(FacecodecError):
+    """A training run cannot start or continue as configured."""

@@ -43,3 +43,61 @@ def measure_codec(
             }
         )
     return points
+
+
+def accuracy_of(predictions: Sequence[Any], labels: np.ndarray) -> float:
+    """Share of predictions whose label is right (a failed item counts as wrong)."""
+    from .models.classifier import FER_CLASSES
+
+    right = sum(
+        1 for p, y in zip(predictions, labels) if not isinstance(p, Exception) and p.label == FER_CLASSES[int(y)]
+    )
+    return right / max(1, len(labels))
+
+
+def measure_classifier(
+    name: str,
+    images: np.ndarray,
+    labels: np.ndarray,
+    codecs: Sequence[str],
+    qualities: Sequence[float],
+    device: str = "auto",
+    batch_size: int = 256,
+) -> dict[str, Any]:
+    """Accuracy of classifier ``name`` on originals and on each codec's files per quality.
+
+    A pixel classifier reads the decoded images; a latent head reads the
+    decoded latents of its own codec, and is compared with the default pixel
+    classifier on the same files (``pixel_accuracy``, ``agreement``).
+    """
+    from . import registry
+    from .recognition import classify_batch
+
+    spec = registry.classifier_spec(name)
+    result: dict[str, Any] = {"images": len(images)}
+    if spec.kind == "classifier":
+        preds = classify_batch(list(images), model=name, device=device, batch_size=batch_size)
+        result["original_accuracy"] = round(accuracy_of(preds, labels), 4)
+        codecs_to_measure = list(codecs)
+    else:
+        codecs_to_measure = [spec.codec]
+    per_codec: dict[str, list[dict[str, Any]]] = {}
+    for codec in codecs_to_measure:
+        points = []
+        for q in qualities:
+            encoded = api.encode_batch(list(images), codec, q, device, batch_size)
+            files = [e.data for e in encoded]
+            point = {"quality": q, "bpp": round(float(np.mean([e.bpp for e in encoded])), 4)}
+            if spec.kind == "classifier":
+                preds = classify_batch(files, model=name, domain="pixel", device=device, batch_size=batch_size)
+                point["accuracy"] = round(accuracy_of(preds, labels), 4)
+            else:
+                latent = classify_batch(files, model=name, domain="latent", device=device, batch_size=batch_size)
+                pixel = classify_batch(files, domain="pixel", device=device, batch_size=batch_size)
+                point["accuracy"] = round(accuracy_of(latent, labels), 4)
+                point["pixel_accuracy"] = round(accuracy_of(pixel, labels), 4)
+                point["agreement"] = round(float(np.mean([a.label == b.label for a, b in zip(latent, pixel)])), 4)
+            points.append(point)
+        per_codec[codec] = points
+    result["codecs"] = per_codec
+    return result

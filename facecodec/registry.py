@@ -26,10 +26,11 @@ class ModelSpec:
 
     name: str
     model_id: int
-    kind: str  # "codec" or "classifier"
+    kind: str  # "codec", "classifier" (pixels) or "latent-classifier" (a codec's y_hat)
     architecture: str  # "module:Class" under facecodec.models
     kwargs: dict[str, Any] = field(default_factory=dict)
     description: str = ""
+    codec: str | None = None  # latent classifiers: the codec whose latent they read
 
     @property
     def weights_file(self) -> str:
@@ -50,18 +51,47 @@ _SPECS: tuple[ModelSpec, ...] = (
         description="grey mean-scale hyperprior, gain units, rate-distortion (MSE) trained",
     ),
     ModelSpec(
+        name="face-fer-v1",
+        model_id=2,
+        kind="codec",
+        architecture="hyperprior:FaceHyperprior",
+        kwargs={"in_channels": 1, "N": 64, "M": 96, "levels": 8},
+        description="grey mean-scale hyperprior fine-tuned jointly with fer-cnn-joint-v1 "
+        "(rate + distortion + expression cross-entropy): the FER-optimised codec",
+    ),
+    ModelSpec(
         name="fer-cnn-v1",
         model_id=101,
         kind="classifier",
         architecture="classifier:FerNet",
         kwargs={"in_channels": 1, "width": 32},
-        description="VGG-style expression classifier, 48×48 grey, 7 FER2013 classes",
+        description="VGG-style expression classifier, 48×48 grey, 7 FER2013 classes, "
+        "trained on original faces",
+    ),
+    ModelSpec(
+        name="fer-cnn-joint-v1",
+        model_id=102,
+        kind="classifier",
+        architecture="classifier:FerNet",
+        kwargs={"in_channels": 1, "width": 32},
+        description="fer-cnn-v1 trained on along with face-fer-v1, on decoded and original "
+        "faces: accurate on both",
+    ),
+    ModelSpec(
+        name="fer-latent-v1",
+        model_id=201,
+        kind="latent-classifier",
+        architecture="latent_classifier:LatentFerNet",
+        kwargs={"latent_channels": 96, "width": 192},
+        description="expression head on face-fer-v1's decoded latent (no pixel synthesis)",
+        codec="face-fer-v1",
     ),
 )
 
 _BY_NAME = {s.name: s for s in _SPECS}
 _BY_ID = {s.model_id: s for s in _SPECS}
 DEFAULT_CODEC = "face-hp-v1"
+DEFAULT_CLASSIFIER = "fer-cnn-joint-v1"
 
 
 def model_names(kind: str | None = None) -> list[str]:
@@ -92,6 +122,23 @@ def codec_spec(name: str) -> ModelSpec:
             f"{name!r} is a {spec.kind}, not a codec; codecs: {', '.join(model_names('codec'))}"
         )
     return spec
+
+
+def classifier_spec(name: str) -> ModelSpec:
+    """Like :func:`get_spec`, but the model must classify (pixels or latents)."""
+    spec = get_spec(name)
+    if spec.kind not in ("classifier", "latent-classifier"):
+        names = [s.name for s in _SPECS if s.kind in ("classifier", "latent-classifier")]
+        raise UnknownModel(
+            f"{name!r} is a {spec.kind}, not a classifier; classifiers: {', '.join(names)}"
+        )
+    return spec
+
+
+def latent_classifier_for(codec: str) -> ModelSpec | None:
+    """The latest latent-domain head registered for ``codec``, if any."""
+    heads = [s for s in _SPECS if s.kind == "latent-classifier" and s.codec == codec]
+    return heads[-1] if heads else None
 
 
 def spec_for_id(model_id: int) -> ModelSpec:
@@ -139,6 +186,7 @@ def list_models() -> list[dict[str, Any]]:
                 "id": spec.model_id,
                 "kind": spec.kind,
                 "channels": spec.channels,
+                "codec": spec.codec,
                 "description": spec.description,
                 "qualities": entry.get("qualities"),
                 "parameters": entry.get("parameters"),

@@ -72,3 +72,82 @@ def test_classifier_needs_labels(tmp_path: Path, make_face) -> None:
                                        "--val-split", "", "--out", str(tmp_path / "x")])  # fmt: skip
     assert result.exit_code == 1
     assert "needs labels" in result.output
+
+
+def test_joint_train_and_export_both(tmp_path: Path, tiny_npz: Path, weights_dir: Path) -> None:
+    out = tmp_path / "joint"
+    common = ["train", "joint", "--data", str(tiny_npz), "--batch-size", "8", "--out", str(out),
+              "--device", "cpu", "--init", "face-hp-v1", "--classifier-init", "fer-cnn-v1",
+              "--task-balance", "0.5", "--feature-weight", "0.1", "--epoch-size", "8"]  # fmt: skip
+    _run(*common, "--epochs", "1")
+    record = json.loads((out / "log.txt").read_text().splitlines()[-1])
+    for key in ("train_ce_hat", "train_acc_hat", "train_acc_orig", "train_task_scale"):
+        assert np.isfinite(record[key]), key
+    assert 0 <= record["val"]["q1"]["acc"] <= 1 and "original" in record["val"]
+    _run(*common, "--epochs", "2", "--resume")
+    assert len((out / "log.txt").read_text().splitlines()) == 2
+
+    weights = tmp_path / "weights"
+    weights.mkdir()
+    for name in ("face-fer-v1", "fer-cnn-joint-v1"):
+        _run("train", "export", str(out / "last.pt"), "--name", name, "--out", str(weights),
+             "--measure-data", str(tiny_npz), "--qualities", "1,8")  # fmt: skip
+    manifest = read_manifest(weights)["models"]
+    assert manifest["face-fer-v1"]["training_command"].startswith("facecodec train joint")
+    assert "--task-balance 0.5" in manifest["face-fer-v1"]["training_command"]
+    measured = manifest["fer-cnn-joint-v1"]["measured"]
+    assert 0 <= measured["original_accuracy"] <= 1
+    assert [p["quality"] for p in measured["codecs"]["face-fer-v1"]] == [1.0, 8.0]
+
+
+def test_standalone_task_term_freezes_classifier(tmp_path: Path, tiny_npz: Path) -> None:
+    import torch
+
+    from facecodec.train.codec_trainer import CodecTrainConfig, train_codec
+
+    out = tmp_path / "standalone"
+    config = CodecTrainConfig(data=str(tiny_npz), epochs=1, batch_size=8, out=str(out), device="cpu",
+                              classifier="fer-cnn-v1", val_limit=4)  # fmt: skip
+    train_codec(config)
+    state = torch.load(out / "last.pt", weights_only=True)
+    from facecodec import registry
+
+    shipped = registry.create_model("fer-cnn-v1").state_dict()
+    assert all(torch.equal(state["classifier"][k], v) for k, v in shipped.items())
+
+
+def test_latent_head_train(tmp_path: Path, tiny_npz: Path) -> None:
+    out = tmp_path / "latent"
+    _run("train", "classifier", "--model", "fer-latent-v1", "--teacher", "fer-cnn-joint-v1",
+         "--data", str(tiny_npz), "--epochs", "1", "--batch-size", "8", "--out", str(out),
+         "--device", "cpu")  # fmt: skip
+    record = json.loads((out / "log.txt").read_text().splitlines()[-1])
+    assert {"val_acc_q1", "val_acc_q4", "val_acc_q8"} <= set(record)
+
+
+def test_joint_needs_labels(tmp_path: Path, make_face) -> None:
+    path = tmp_path / "nolabels.npz"
+    np.savez(path, images=np.stack([make_face(i)[..., 0] for i in range(4)]))
+    result = CliRunner().invoke(main, ["train", "joint", "--data", str(path), "--split", "",
+                                       "--val-split", "", "--out", str(tmp_path / "x")])  # fmt: skip
+    assert result.exit_code == 1
+    assert "needs labelled data" in result.output
+
+
+def test_torchrun_two_processes(tmp_path: Path, tiny_npz: Path, weights_dir: Path) -> None:
+    """Two CPU processes (Gloo) train one run; rank 0 alone writes the checkpoint."""
+    import os
+    import shutil
+    import subprocess
+    import sys
+
+    if shutil.which("torchrun") is None and not Path(sys.executable).with_name("torchrun").exists():
+        pytest.skip("torchrun not installed")
+    torchrun = shutil.which("torchrun") or str(Path(sys.executable).with_name("torchrun"))
+    out = tmp_path / "ddp"
+    env = {**os.environ, "FACECODEC_WEIGHTS": str(weights_dir), "OMP_NUM_THREADS": "1"}
+    cmd = [torchrun, "--standalone", "--nproc_per_node", "2", "-m", "facecodec", "train", "classifier",
+           "--data", str(tiny_npz), "--epochs", "1", "--batch-size", "8", "--out", str(out), "--device", "cpu"]  # fmt: skip
+    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert len((out / "log.txt").read_text().splitlines()) == 1

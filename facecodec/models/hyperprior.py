@@ -130,22 +130,41 @@ class FaceHyperprior(CompressionModel):
         likelihoods of ``y`` and ``z`` for the rate term.
         """
         gain, inv_gain = self.gains(quality)
-        y = self.g_a(x) * gain
-        z = self.h_a(y)
-        z_hat, z_likelihoods = self.entropy_bottleneck(z)
-        scales, means = self.h_s(z_hat).chunk(2, dim=1)
-        _, y_likelihoods = self.gaussian_conditional(y, scales, means=means)
+        y = self.g_a(x).float() * gain
+        z = self.h_a(y).float()
+        # the entropy models always run in float32, also under autocast (mixed precision)
+        with torch.autocast(x.device.type, enabled=False):
+            z_hat, z_likelihoods = self.entropy_bottleneck(z)
+        scales, means = self.h_s(z_hat).float().chunk(2, dim=1)
+        with torch.autocast(x.device.type, enabled=False):
+            _, y_likelihoods = self.gaussian_conditional(y, scales, means=means)
         # straight-through rounding for the synthesis input, noise for the rate
         y_q = y - means
         y_q = y_q + (torch.round(y_q) - y_q).detach() + means
         y_hat = y_q * inv_gain
-        x_hat = self.g_s(y_hat)
+        x_hat = self.g_s(y_hat).float()
         return {
             "x_hat": x_hat,
             "y_hat": y_hat,
             "likelihoods_y": y_likelihoods,
             "likelihoods_z": z_likelihoods,
         }
+
+    @torch.no_grad()
+    def latent(self, x: torch.Tensor, quality: torch.Tensor) -> torch.Tensor:
+        """The decoder-side latent ``y_hat`` with hard rounding, as decoding yields it.
+
+        For training latent-domain heads: float arithmetic throughout (not the
+        exact integer path of :meth:`compress`), so it may differ from the
+        decoded latent by a rare rounding flip.
+        """
+        gain, inv_gain = self.gains(quality)
+        y = self.g_a(x) * gain
+        z = self.h_a(y)
+        medians = self.entropy_bottleneck._get_medians().view(1, -1, 1, 1)
+        z_hat = torch.round(z - medians) + medians
+        _, means = self.h_s(z_hat).chunk(2, dim=1)
+        return (torch.round(y - means) + means) * inv_gain
 
     # -- coding --------------------------------------------------------------
     def update(self, scale_table=None, force: bool = False, update_quantiles: bool = False) -> bool:
@@ -207,9 +226,7 @@ class FaceHyperprior(CompressionModel):
         return out
 
     @torch.no_grad()
-    def decompress_latent(
-        self, faces: list[CompressedFace], quality: torch.Tensor
-    ) -> torch.Tensor:
+    def decompress_latent(self, faces: list[CompressedFace], quality: torch.Tensor) -> torch.Tensor:
         """Entropy-decode a batch of same-shape faces to ``y_hat`` (B, M, h, w), on the CPU."""
         exact_h_s, z_table, y_table = self._prepared()
         h, w = faces[0].latent_height, faces[0].latent_width

@@ -1,9 +1,18 @@
-"""Training the expression classifier on original faces.
+"""Training expression classifiers: on pixels, or on a codec's latent.
 
-Cross-entropy with label smoothing (or soft FER+ vote targets when the npz has
-``ferplus_votes`` and ``soft_labels`` is on), AdamW, warm-up + cosine
-schedule, random affine jitter and flips. Same checkpoint / resume / report
-machinery as the codec trainer (:mod:`.loop`).
+Pixel classifiers (``kind="classifier"``) learn from original faces.
+Latent heads (``kind="latent-classifier"``) learn from the decoded latent
+``y_hat`` of their codec (frozen, shipped weights) at a quality drawn
+uniformly from [1, 8] per sample: the same loop, only the input differs. With a
+``teacher`` (a pixel classifier) the loss adds distillation towards the
+teacher's prediction on the decoded image, so the head learns to agree with
+decode-then-classify::
+
+    L = (1 − α)·CE(s, label) + α·T²·KL(softmax(t/T) ‖ softmax(s/T)),  T = 2
+
+Cross-entropy with label smoothing, AdamW, warm-up + cosine schedule, random
+affine jitter and flips. Same checkpoint / resume / report / torchrun
+machinery as the codec trainer (:mod:`.loop`, :mod:`.distributed`).
 """
 
 from __future__ import annotations
@@ -11,7 +20,7 @@ from __future__ import annotations
 import json
 import math
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -20,9 +29,22 @@ import torch.nn.functional as F
 
 from .. import registry
 from ..errors import DatasetError
+from ..models.hyperprior import QUALITY_MAX, QUALITY_MIN
 from .augment import random_affine
 from .data import load_faces
-from .loop import EpochReporter, atomic_torch_save, batches, cosine_lr, start_run, to_tensor
+from .distributed import average_gradients, barrier
+from .init_weights import load_initial
+from .loop import (
+    EpochReporter,
+    atomic_torch_save,
+    batches,
+    cosine_lr,
+    epoch_batches,
+    start_run,
+    to_tensor,
+)
+
+DISTILL_TEMPERATURE = 2.0
 
 
 @dataclass
@@ -34,77 +56,160 @@ class ClassifierTrainConfig:
     split: str | None = "train"
     val_split: str | None = "val"
     epochs: int = 40
+    epoch_size: int | None = None
     batch_size: int = 64
     lr: float = 2e-3
     weight_decay: float = 0.05
     label_smoothing: float = 0.1
     warmup_steps: int = 300
+    init: str | None = None  # weights to start from (name, .safetensors, .pt)
+    teacher: str | None = None  # pixel classifier to distil from (latent heads)
+    distill_weight: float = 0.5
     seed: int = 0
     out: str = "runs/classifier"
     device: str = "auto"
+    val_qualities: list[float] = field(default_factory=lambda: [1.0, 4.0, 8.0])
+
+
+class _Inputs:
+    """Turns a batch of faces into the model's input: pixels, or a codec's latent."""
+
+    def __init__(self, spec: registry.ModelSpec, device: torch.device) -> None:
+        self.codec = None
+        if spec.kind == "latent-classifier":
+            self.codec = registry.create_model(spec.codec, device=device)
+        self.device = device
+
+    def __call__(self, x: torch.Tensor, quality: torch.Tensor) -> torch.Tensor:
+        return x if self.codec is None else self.codec.latent(x, quality)
+
+    def decoded(self, inputs: torch.Tensor) -> torch.Tensor:
+        """The pixels a decoder would show for ``inputs`` (the teacher's view)."""
+        if self.codec is None:
+            return inputs
+        with torch.no_grad():
+            return self.codec.g_s(inputs).clamp(0, 1)
 
 
 @torch.no_grad()
-def accuracy(model: torch.nn.Module, images: np.ndarray, labels: np.ndarray, device: torch.device) -> float:
-    """Top-1 accuracy of ``model`` on uint8 images (N, H, W, C)."""
+def accuracy(
+    model: torch.nn.Module,
+    images: np.ndarray,
+    labels: np.ndarray,
+    device: torch.device,
+    inputs: _Inputs | None = None,
+    quality: float = 4.0,
+) -> float:
+    """Top-1 accuracy of ``model`` on uint8 images (N, H, W, C) (latent heads: at ``quality``)."""
     model.eval()
     correct = 0
     for idx in batches(len(images), 512, None):
-        logits = model(to_tensor(images[idx], device))
+        x = to_tensor(images[idx], device)
+        if inputs is not None:
+            x = inputs(x, torch.full((len(idx),), quality, device=device))
+        logits = model(x)
         correct += int((logits.argmax(1).cpu().numpy() == labels[idx]).sum())
     model.train()
     return correct / len(images)
 
 
+def _loss(logits, labels, teacher_logits, config: ClassifierTrainConfig) -> torch.Tensor:
+    loss = F.cross_entropy(logits, labels, label_smoothing=config.label_smoothing)
+    if teacher_logits is None:
+        return loss
+    t = DISTILL_TEMPERATURE
+    kl = F.kl_div(
+        F.log_softmax(logits / t, 1),
+        F.log_softmax(teacher_logits / t, 1),
+        log_target=True,
+        reduction="batchmean",
+    )
+    return (1 - config.distill_weight) * loss + config.distill_weight * t * t * kl
+
+
 def train_classifier(config: ClassifierTrainConfig, resume: bool = False) -> Path:
-    """Train (or resume) a classifier; returns the path of the last checkpoint."""
-    out_dir, ckpt_path, device = start_run(config.out, config.device, config.seed)
+    """Train (or resume) a classifier or latent head; returns the path of the last checkpoint."""
+    out_dir, ckpt_path, device, world = start_run(config.out, config.device, config.seed)
     train_set = load_faces(config.data, config.split)
     if train_set.labels is None:
         raise DatasetError(f"{config.data}: classifier training needs labels")
     val = load_faces(config.data, config.val_split) if config.val_split else None
 
-    model = registry.build_architecture(registry.get_spec(config.model)).to(device)
-    optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+    spec = registry.classifier_spec(config.model)
+    inputs = _Inputs(spec, device)
+    model = registry.build_architecture(spec).to(device)
+    teacher = None
+    if config.teacher:
+        teacher = registry.create_model(
+            registry.classifier_spec(config.teacher).name, device=device
+        )
+    optimizer = torch.optim.AdamW(
+        model.parameters(), lr=config.lr, weight_decay=config.weight_decay
+    )
+    params = list(model.parameters())
     start_epoch, history = 0, []
     if resume and ckpt_path.exists():
         state = torch.load(ckpt_path, map_location=device, weights_only=True)
         model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
         start_epoch, history = state["epoch"] + 1, json.loads(state["history"])
+    elif config.init:
+        load_initial(model, config.init)
 
-    steps_per_epoch = math.ceil(len(train_set) / config.batch_size)
+    size = min(config.epoch_size or len(train_set), len(train_set))
+    steps_per_epoch = math.ceil(size / config.batch_size)
     total = steps_per_epoch * config.epochs
-    reporter = EpochReporter(config.epochs, steps_per_epoch, out_dir / "log.txt")
+    reporter = EpochReporter(
+        config.epochs, steps_per_epoch, out_dir / "log.txt", quiet=not world.is_main
+    )
     model.train()
     for epoch in range(start_epoch, config.epochs):
         rng = np.random.default_rng(config.seed * 1000 + epoch)
         started, loss_sum, correct, seen = time.time(), 0.0, 0, 0
         reporter.start_epoch(epoch)
-        for i, idx in enumerate(batches(len(train_set), config.batch_size, rng)):
+        plan = epoch_batches(len(train_set), config.batch_size, rng, config.epoch_size, world)
+        for i, idx in enumerate(plan):
             for group in optimizer.param_groups:
-                group["lr"] = cosine_lr(epoch * steps_per_epoch + i, total, config.lr, 0.01, config.warmup_steps)
+                group["lr"] = cosine_lr(
+                    epoch * steps_per_epoch + i, total, config.lr, 0.01, config.warmup_steps
+                )
             x = random_affine(to_tensor(train_set.images[idx], device), rng)
+            quality = torch.as_tensor(
+                rng.uniform(QUALITY_MIN, QUALITY_MAX, len(idx)), dtype=torch.float32, device=device
+            )
+            features = inputs(x, quality)
             y = torch.as_tensor(train_set.labels[idx], device=device)
-            logits = model(x)
-            loss = F.cross_entropy(logits, y, label_smoothing=config.label_smoothing)
+            teacher_logits = None
+            if teacher is not None:
+                with torch.no_grad():
+                    teacher_logits = teacher(inputs.decoded(features))
+            logits = model(features)
+            loss = _loss(logits, y, teacher_logits, config)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
+            average_gradients(params, world)
             optimizer.step()
-            loss_sum += float(loss)
+            loss_sum += float(loss.detach())
             correct += int((logits.argmax(1) == y).sum())
             seen += len(idx)
             reporter.step(i + 1, {"loss": loss_sum / (i + 1), "acc": correct / seen})
         record = {"epoch": epoch, "seconds": round(time.time() - started, 1),
-                  "train_loss": round(loss_sum / steps_per_epoch, 4), "train_acc": round(correct / seen, 4)}  # fmt: skip
-        if val is not None and val.labels is not None:
-            record["val_acc"] = round(accuracy(model, val.images, val.labels, device), 4)
-        history.append(record)
-        atomic_torch_save(
-            {"model": model.state_dict(), "optimizer": optimizer.state_dict(), "epoch": epoch,
-             "config": json.dumps(asdict(config)), "history": json.dumps(history)},
-            ckpt_path,
-        )  # fmt: skip
-        reporter.end_epoch(record)
+                  "train_loss": round(loss_sum / max(1, len(plan)), 4), "train_acc": round(correct / max(1, seen), 4)}  # fmt: skip
+        if world.is_main:
+            if val is not None and val.labels is not None:
+                if inputs.codec is None:
+                    record["val_acc"] = round(accuracy(model, val.images, val.labels, device), 4)
+                else:
+                    for q in config.val_qualities:
+                        acc = accuracy(model, val.images, val.labels, device, inputs, q)
+                        record[f"val_acc_q{q:g}"] = round(acc, 4)
+            history.append(record)
+            atomic_torch_save(
+                {"model": model.state_dict(), "optimizer": optimizer.state_dict(), "epoch": epoch,
+                 "config": json.dumps(asdict(config)), "history": json.dumps(history)},
+                ckpt_path,
+            )  # fmt: skip
+            reporter.end_epoch(record)
+        barrier(world)
     reporter.close()
     return ckpt_path

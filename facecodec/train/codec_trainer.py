@@ -16,29 +16,39 @@ from __future__ import annotations
 import json
 import math
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
 import torch
 
 from .. import registry
+from ..errors import DatasetError, TrainingError
 from ..models.hyperprior import QUALITY_MAX, QUALITY_MIN, lambda_for_quality
 from .data import load_faces
+from .distributed import average_gradients, barrier
+from .init_weights import load_initial
 from .loop import (
     EpochReporter,
     atomic_torch_save,
     batches,
     cosine_lr,
+    epoch_batches,
     psnr,
     start_run,
     to_tensor,
 )
+from .task_loss import TaskTerm, TaskWeights
 
 
 @dataclass
 class CodecTrainConfig:
-    """Everything that defines a codec training run (stored in checkpoints)."""
+    """Everything that defines a codec training run (stored in checkpoints).
+
+    With ``classifier`` set, the loss gains the expression terms of
+    :mod:`.task_loss` (standalone: that classifier frozen; ``joint``: trained
+    along on decoded and original faces).
+    """
 
     data: str
     model: str = registry.DEFAULT_CODEC
@@ -46,12 +56,23 @@ class CodecTrainConfig:
     val_split: str | None = "val"
     val_limit: int = 512
     epochs: int = 40
+    epoch_size: int | None = None  # samples per epoch (None: the whole split)
     batch_size: int = 32
     lr: float = 5e-4
     lr_min_ratio: float = 0.02
     warmup_steps: int = 300
     lmbda_min: float = 4e-4
     lmbda_max: float = 5e-2
+    init: str | None = None  # codec weights to start from (name, .safetensors, .pt)
+    classifier: str | None = None  # classifier architecture: enables the task term
+    classifier_init: str | None = None  # its weights (default: its own shipped weights)
+    joint: bool = False
+    classifier_lr: float = 5e-4
+    task_weight: float = 0.1
+    feature_weight: float = 0.0
+    original_weight: float = 1.0
+    task_balance: float | None = None
+    amp: bool = False  # bfloat16 autocast for the transforms (CUDA)
     seed: int = 0
     out: str = "runs/codec"
     device: str = "auto"
@@ -63,9 +84,7 @@ def rd_loss(
 ) -> dict[str, torch.Tensor]:
     """Per-batch mean of bpp + λ·255²·MSE, with the terms for logging."""
     pixels = x.shape[2] * x.shape[3]
-    bits = sum(
-        (-torch.log2(out[k])).flatten(1).sum(1) for k in ("likelihoods_y", "likelihoods_z")
-    )
+    bits = sum((-torch.log2(out[k])).flatten(1).sum(1) for k in ("likelihoods_y", "likelihoods_z"))
     bpp = bits / pixels
     mse = ((out["x_hat"] - x) ** 2).flatten(1).mean(1)
     loss = (bpp + lmbda * 255**2 * mse).mean()
@@ -74,44 +93,109 @@ def rd_loss(
 
 @torch.no_grad()
 def evaluate_codec(
-    model: torch.nn.Module, images: np.ndarray, qualities: list[float], device: torch.device
+    model: torch.nn.Module,
+    images: np.ndarray,
+    qualities: list[float],
+    device: torch.device,
+    classifier: torch.nn.Module | None = None,
+    labels: np.ndarray | None = None,
 ) -> dict[str, dict[str, float]]:
-    """Estimated bpp (from likelihoods) and PSNR per quality on ``images``."""
+    """Estimated bpp (from likelihoods), PSNR and, with a classifier, accuracy per quality."""
     model.eval()
-    result = {}
+    was_training = classifier is not None and classifier.training
+    if classifier is not None:
+        classifier.eval()
+    result: dict[str, dict[str, float]] = {}
     for q in qualities:
-        bpps, psnrs = [], []
+        bits, psnrs, correct = 0.0, [], 0
         for idx in batches(len(images), 256, None):
             x = to_tensor(images[idx], device)
             out = model(x, torch.full((len(idx),), q, device=device))
-            terms = rd_loss(out, x, torch.zeros(len(idx), device=device))
-            bpps.append(float(terms["bpp"]) * len(idx))
-            psnrs.extend(psnr(out["x_hat"].clamp(0, 1), x).tolist())
-        result[f"q{q:g}"] = {"bpp_est": sum(bpps) / len(images), "psnr": float(np.mean(psnrs))}
+            bits += float(rd_loss(out, x, torch.zeros(len(idx), device=device))["bpp"]) * len(idx)
+            x_hat = out["x_hat"].clamp(0, 1)
+            psnrs.extend(psnr(x_hat, x).tolist())
+            if classifier is not None and labels is not None:
+                pred = classifier(x_hat).argmax(1).cpu().numpy()
+                correct += int((pred == labels[idx]).sum())
+        point = {"bpp_est": bits / len(images), "psnr": float(np.mean(psnrs))}
+        if classifier is not None and labels is not None:
+            point["acc"] = correct / len(images)
+        result[f"q{q:g}"] = point
+    if classifier is not None and labels is not None:
+        correct = sum(
+            int(
+                (
+                    classifier(to_tensor(images[idx], device)).argmax(1).cpu().numpy()
+                    == labels[idx]
+                ).sum()
+            )
+            for idx in batches(len(images), 256, None)
+        )
+        result["original"] = {"acc": correct / len(images)}
     model.train()
+    if was_training:
+        classifier.train()
     return result
 
 
+def _build(
+    config: CodecTrainConfig, device: torch.device
+) -> tuple[torch.nn.Module, torch.nn.Module | None]:
+    model = registry.build_architecture(registry.codec_spec(config.model))
+    if config.init:
+        load_initial(model, config.init)
+    classifier = None
+    if config.classifier:
+        spec = registry.get_spec(config.classifier)
+        classifier = registry.build_architecture(spec)
+        load_initial(classifier, config.classifier_init or config.classifier, key="classifier")
+    return model.to(device), classifier.to(device) if classifier is not None else None
+
+
 def train_codec(config: CodecTrainConfig, resume: bool = False) -> Path:
-    """Train (or resume) a codec; returns the path of the last checkpoint."""
-    out_dir, ckpt_path, device = start_run(config.out, config.device, config.seed)
+    """Train (or resume) a codec, optionally with the expression terms; returns the checkpoint."""
+    if config.joint and not config.classifier:
+        raise TrainingError("joint training needs a classifier (--classifier)")
+    out_dir, ckpt_path, device, world = start_run(config.out, config.device, config.seed)
 
     train_set = load_faces(config.data, config.split)
-    val_images = None
+    if config.classifier and train_set.labels is None:
+        raise DatasetError(f"{config.data}: the expression term needs labelled data")
+    val = None
     if config.val_split:
-        val_images = load_faces(config.data, config.val_split).subset(config.val_limit).images
+        val = load_faces(config.data, config.val_split).subset(config.val_limit)
 
-    model = registry.build_architecture(registry.get_spec(config.model)).to(device)
+    resuming = resume and ckpt_path.exists()
+    model, classifier = _build(
+        replace(config, init=None, classifier_init=None) if resuming else config, device
+    )
     aux_params = [p for n, p in model.named_parameters() if n.endswith(".quantiles")]
     main_params = [p for n, p in model.named_parameters() if not n.endswith(".quantiles")]
     optimizer = torch.optim.Adam(main_params, lr=config.lr)
     aux_optimizer = torch.optim.Adam(aux_params, lr=1e-3)
+    task, cls_optimizer, cls_params = None, None, []
+    if classifier is not None:
+        weights = TaskWeights(
+            config.task_weight, config.feature_weight, config.original_weight, config.task_balance
+        )
+        task = TaskTerm(classifier, weights, joint=config.joint)
+        if config.joint:
+            classifier.train()
+            cls_params = list(classifier.parameters())
+            cls_optimizer = torch.optim.AdamW(
+                cls_params, lr=config.classifier_lr, weight_decay=0.05
+            )
     start_epoch, history, resumes = 0, [], []
-    if resume and ckpt_path.exists():
+    if resuming:
         state = torch.load(ckpt_path, map_location=device, weights_only=True)
         model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
         aux_optimizer.load_state_dict(state["aux_optimizer"])
+        if classifier is not None:
+            classifier.load_state_dict(state["classifier"])
+            task.load_state(json.loads(state.get("task_state", "{}")))
+        if cls_optimizer is not None:
+            cls_optimizer.load_state_dict(state["classifier_optimizer"])
         start_epoch, history = state["epoch"] + 1, json.loads(state["history"])
         resumes = json.loads(state.get("resumes", "[]"))
         before = json.loads(state["config"])
@@ -119,49 +203,79 @@ def train_codec(config: CodecTrainConfig, resume: bool = False) -> Path:
         if changed:  # recorded so that exported weights say how they were really trained
             resumes.append({"from_epoch": start_epoch, "changed": changed})
 
-    steps_per_epoch = math.ceil(len(train_set) / config.batch_size)
+    size = min(config.epoch_size or len(train_set), len(train_set))
+    steps_per_epoch = math.ceil(size / config.batch_size)
     total_steps = steps_per_epoch * config.epochs
-    reporter = EpochReporter(config.epochs, steps_per_epoch, out_dir / "log.txt")
+    reporter = EpochReporter(
+        config.epochs, steps_per_epoch, out_dir / "log.txt", quiet=not world.is_main
+    )
+    amp = torch.autocast(device.type, dtype=torch.bfloat16, enabled=config.amp)
     model.train()
     for epoch in range(start_epoch, config.epochs):
         rng = np.random.default_rng(config.seed * 1000 + epoch)
         started = time.time()
-        sums = {"loss": 0.0, "bpp": 0.0, "psnr": 0.0}
+        sums: dict[str, float] = {}
         reporter.start_epoch(epoch)
-        for i, idx in enumerate(batches(len(train_set), config.batch_size, rng)):
+        plan = epoch_batches(len(train_set), config.batch_size, rng, config.epoch_size, world)
+        for i, idx in enumerate(plan):
             step = epoch * steps_per_epoch + i
+            lr_factor = cosine_lr(step, total_steps, 1.0, config.lr_min_ratio, config.warmup_steps)
             for group in optimizer.param_groups:
-                group["lr"] = cosine_lr(
-                    step, total_steps, config.lr, config.lr_min_ratio, config.warmup_steps
-                )
+                group["lr"] = config.lr * lr_factor
+            if cls_optimizer is not None:
+                for group in cls_optimizer.param_groups:
+                    group["lr"] = config.classifier_lr * lr_factor
             x = to_tensor(train_set.images[idx], device, flip=rng.random(len(idx)) < 0.5)
             quality = torch.as_tensor(
                 rng.uniform(QUALITY_MIN, QUALITY_MAX, len(idx)), dtype=torch.float32, device=device
             )
             lmbda = lambda_for_quality(quality, config.lmbda_min, config.lmbda_max)
-            out = model(x, quality)
+            with amp:
+                out = model(x, quality)
             terms = rd_loss(out, x, lmbda)
+            loss = terms["loss"]
+            logs = {"loss": float(loss.detach()), "bpp": float(terms["bpp"].detach()),
+                    "psnr": float(-10 * torch.log10(terms["mse"].detach().clamp_min(1e-10)))}  # fmt: skip
             optimizer.zero_grad(set_to_none=True)
-            terms["loss"].backward()
+            if task is not None:
+                labels = torch.as_tensor(train_set.labels[idx], device=device)
+                with amp:
+                    extra = task(x, out["x_hat"].clamp(0, 1), labels, terms["loss"].detach())
+                loss = loss + extra["codec"]
+                logs.update(
+                    {k: float(extra[k]) for k in ("ce_hat", "acc_hat", "acc_orig") if k in extra}
+                )
+                if task.weights.balance is not None:
+                    logs["task_scale"] = task.scale
+                if cls_optimizer is not None:  # both backward passes before either step
+                    cls_optimizer.zero_grad(set_to_none=True)
+                    extra["classifier"].backward(inputs=cls_params, retain_graph=True)
+            loss.backward(inputs=main_params)
+            average_gradients(main_params, world)
             torch.nn.utils.clip_grad_norm_(main_params, 1.0)
             optimizer.step()
+            if cls_optimizer is not None:
+                average_gradients(cls_params, world)
+                cls_optimizer.step()
             aux_optimizer.zero_grad(set_to_none=True)
             model.aux_loss().backward()
+            average_gradients(aux_params, world)
             aux_optimizer.step()
-            sums["loss"] += float(terms["loss"])
-            sums["bpp"] += float(terms["bpp"])
-            sums["psnr"] += float(-10 * torch.log10(terms["mse"].clamp_min(1e-10)))
+            for k, v in logs.items():
+                sums[k] = sums.get(k, 0.0) + v
             reporter.step(i + 1, {k: v / (i + 1) for k, v in sums.items()})
         record = {
             "epoch": epoch,
             "seconds": round(time.time() - started, 1),
-            **{f"train_{k}": round(v / steps_per_epoch, 4) for k, v in sums.items()},
+            **{f"train_{k}": round(v / max(1, len(plan)), 4) for k, v in sums.items()},
         }
-        if val_images is not None:
-            record["val"] = evaluate_codec(model, val_images, config.val_qualities, device)
-        history.append(record)
-        atomic_torch_save(
-            {
+        if world.is_main:
+            if val is not None:
+                record["val"] = evaluate_codec(
+                    model, val.images, config.val_qualities, device, classifier, val.labels
+                )
+            history.append(record)
+            state = {
                 "model": model.state_dict(),
                 "optimizer": optimizer.state_dict(),
                 "aux_optimizer": aux_optimizer.state_dict(),
@@ -169,9 +283,14 @@ def train_codec(config: CodecTrainConfig, resume: bool = False) -> Path:
                 "config": json.dumps(asdict(config)),
                 "history": json.dumps(history),
                 "resumes": json.dumps(resumes),
-            },
-            ckpt_path,
-        )
-        reporter.end_epoch(record)
+            }
+            if classifier is not None:
+                state["classifier"] = classifier.state_dict()
+                state["task_state"] = json.dumps(task.state())
+            if cls_optimizer is not None:
+                state["classifier_optimizer"] = cls_optimizer.state_dict()
+            atomic_torch_save(state, ckpt_path)
+            reporter.end_epoch(record)
+        barrier(world)
     reporter.close()
     return ckpt_path

@@ -14,14 +14,29 @@ import numpy as np
 import torch
 
 from ..devices import pick_device
+from .distributed import World, join
 
 
-def start_run(out: str, device: str, seed: int) -> tuple[Path, Path, torch.device]:
-    """Create the run folder, pick the device, seed torch; returns (folder, checkpoint, device)."""
+def start_run(out: str, device: str, seed: int) -> tuple[Path, Path, torch.device, World]:
+    """Create the run folder, pick the device, join torchrun's group if any, seed torch.
+
+    Returns (folder, checkpoint path, device, world).
+    """
     out_dir = Path(out)
     out_dir.mkdir(parents=True, exist_ok=True)
+    world, torch_device = join(pick_device(device))
     torch.manual_seed(seed)
-    return out_dir, out_dir / "last.pt", pick_device(device)
+    return out_dir, out_dir / "last.pt", torch_device, world
+
+
+def epoch_batches(
+    n: int, size: int, rng: np.random.Generator, limit: int | None, world: World
+) -> list[np.ndarray]:
+    """One epoch's shuffled batches (at most ``limit`` samples), this process's share of each."""
+    out = list(batches(n, size, rng))
+    if limit:
+        out = out[: max(1, math.ceil(limit / size))]
+    return [world.shard(idx) for idx in out if len(idx) >= world.size]
 
 
 def batches(n: int, size: int, rng: np.random.Generator | None) -> Iterator[np.ndarray]:
@@ -69,10 +84,13 @@ class EpochReporter:
     Every epoch's record is also appended as a JSON line to ``log_path``.
     """
 
-    def __init__(self, epochs: int, steps_per_epoch: int, log_path: Path) -> None:
+    def __init__(
+        self, epochs: int, steps_per_epoch: int, log_path: Path, quiet: bool = False
+    ) -> None:
         self.epochs, self.steps = epochs, steps_per_epoch
         self.log_path = log_path
-        self.interactive = sys.stderr.isatty()
+        self.quiet = quiet  # other ranks than 0 of a torchrun job
+        self.interactive = sys.stderr.isatty() and not quiet
         self._progress = None
         self._task = None
         self._t0 = time.time()
@@ -104,6 +122,8 @@ class EpochReporter:
             )
 
     def step(self, done: int, terms: dict[str, float]) -> None:
+        if self.quiet:
+            return
         text = " ".join(f"{k} {v:.4g}" for k, v in terms.items())
         if self._progress is not None:
             self._progress.update(self._task, completed=done, terms=text)
@@ -117,6 +137,8 @@ class EpochReporter:
             )
 
     def end_epoch(self, record: dict) -> None:
+        if self.quiet:
+            return
         with open(self.log_path, "a") as fh:
             fh.write(json.dumps(record) + "\n")
         line = json.dumps(record)

@@ -1,0 +1,146 @@
+"""``facecodec train``: codecs, classifiers, both jointly, and export to ``weights/``.
+
+Thin wrappers over :mod:`facecodec.train`; every run folder holds ``last.pt``
+(resumable with ``--resume``) and ``log.txt`` (one JSON line per epoch).
+Under ``torchrun --nproc_per_node N -m facecodec train ...`` the same commands
+train on N processes (see docs/training.md).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import click
+
+_DATA_HELP = "Dataset: .npz (../shared/data layout), FER2013 .csv, or class-per-folder image tree."
+
+
+def _common(default_out: str) -> Callable:
+    """Options every training command has."""
+
+    def wrap(fn: Callable) -> Callable:
+        options = [
+            click.option("--data", required=True, type=click.Path(exists=True), help=_DATA_HELP),
+            click.option("--split", default="train", show_default=True, help="Split to train on ('' for all)."),
+            click.option("--val-split", default="val", show_default=True, help="Split to validate on ('' for none)."),
+            click.option("--epochs", default=40, show_default=True, type=click.IntRange(1)),
+            click.option("--epoch-size", default=None, type=click.IntRange(1), help="Samples per epoch (default: the whole split)."),
+            click.option("--init", default=None, help="Start from these weights: a model name, .safetensors or checkpoint .pt."),
+            click.option("--seed", default=0, show_default=True, type=int),
+            click.option("--out", default=default_out, show_default=True, type=click.Path(), help="Run folder (last.pt, log.txt)."),
+            click.option("--device", default="auto", show_default=True, type=click.Choice(["auto", "cpu", "cuda"]), help="auto = CUDA when available."),
+            click.option("--resume", is_flag=True, help="Continue from OUT/last.pt (changed options are recorded)."),
+        ]  # fmt: skip
+        for option in reversed(options):
+            fn = option(fn)
+        return fn
+
+    return wrap
+
+
+def _codec_options(fn: Callable) -> Callable:
+    options = [
+        click.option("--batch-size", default=32, show_default=True, type=click.IntRange(1)),
+        click.option("--lr", default=5e-4, show_default=True, type=float),
+        click.option("--lmbda-min", default=4e-4, show_default=True, type=float, help="λ (rate-distortion trade-off) at quality 1."),
+        click.option("--lmbda-max", default=5e-2, show_default=True, type=float, help="λ at quality 8."),
+        click.option("--task-weight", default=0.1, show_default=True, type=float, help="γ: bpp per nat of expression cross-entropy on decoded faces."),
+        click.option("--feature-weight", default=0.0, show_default=True, type=float, help="φ: weight of the classifier-feature distance (original vs decoded)."),
+        click.option("--task-balance", default=None, type=float, help="Adaptive: keep the expression terms at this ratio of rate+distortion."),
+        click.option("--amp/--no-amp", default=None, help="bfloat16 autocast of the transforms [default: on for CUDA]."),
+    ]  # fmt: skip
+    for option in reversed(options):
+        fn = option(fn)
+    return fn
+
+
+def _run_codec(opts: dict[str, Any], joint: bool) -> None:
+    from .devices import pick_device
+    from .train.codec_trainer import CodecTrainConfig, train_codec
+
+    resume = opts.pop("resume")
+    opts["split"] = opts["split"] or None
+    opts["val_split"] = opts["val_split"] or None
+    if opts["amp"] is None:
+        opts["amp"] = pick_device(opts["device"]).type == "cuda"
+    path = train_codec(CodecTrainConfig(joint=joint, **opts), resume=resume)
+    click.echo(f"checkpoint: {path}")
+
+
+@click.group()
+def train() -> None:
+    """Train codecs, classifiers or both jointly; export runs to weights/."""
+
+
+@train.command("codec")
+@_common("runs/codec")
+@click.option("--model", default="face-hp-v1", show_default=True, help="Registry name of the codec architecture.")
+@_codec_options
+@click.option("--classifier", default=None, help="Frozen classifier for the expression term (standalone mode); none = rate-distortion only.")
+@click.option("--classifier-init", default=None, help="Its weights, if not its own shipped ones (name, .safetensors, .pt).")
+def train_codec_cmd(**opts: Any) -> None:
+    """Train a variable-rate codec: rate + λ·distortion [+ expression terms].
+
+    Without --classifier this is rate-distortion training. With it, the codec
+    is fine-tuned against that frozen classifier (standalone mode); see
+    'facecodec train joint' to train the classifier along.
+    """
+    _run_codec(opts, joint=False)
+
+
+@train.command("joint")
+@_common("runs/joint")
+@click.option("--model", default="face-fer-v1", show_default=True, help="Registry name of the codec architecture.")
+@_codec_options
+@click.option("--classifier", default="fer-cnn-joint-v1", show_default=True, help="Registry name of the classifier architecture trained along.")
+@click.option("--classifier-init", default="fer-cnn-v1", show_default=True, help="Classifier weights to start from (name, .safetensors, .pt).")
+@click.option("--classifier-lr", default=5e-4, show_default=True, type=float)
+@click.option("--original-weight", default=1.0, show_default=True, type=float, help="Weight of the classifier's loss on original faces.")
+def train_joint_cmd(**opts: Any) -> None:
+    """Train a codec and a classifier together (FER-aware codec).
+
+    The codec minimises rate + λ·distortion + γ·CE(classifier(decoded)); the
+    classifier learns from decoded and original faces, so it stays accurate
+    on both. Export both from the one checkpoint with 'facecodec train export'.
+    """
+    _run_codec(opts, joint=True)
+
+
+@train.command("classifier")
+@_common("runs/classifier")
+@click.option("--model", default="fer-cnn-v1", show_default=True, help="Classifier (pixels) or latent head (a codec's latent) to train.")
+@click.option("--batch-size", default=64, show_default=True, type=click.IntRange(1))
+@click.option("--lr", default=2e-3, show_default=True, type=float)
+@click.option("--teacher", default=None, help="Pixel classifier to distil from (for latent heads: its view of the decoded face).")
+@click.option("--distill-weight", default=0.5, show_default=True, type=float, help="α of the distillation term.")
+def train_classifier_cmd(**opts: Any) -> None:
+    """Train an expression classifier on faces, or a latent head on a codec's latent."""
+    from .train.classifier_trainer import ClassifierTrainConfig, train_classifier
+
+    resume = opts.pop("resume")
+    opts["split"] = opts["split"] or None
+    opts["val_split"] = opts["val_split"] or None
+    path = train_classifier(ClassifierTrainConfig(**opts), resume=resume)
+    click.echo(f"checkpoint: {path}")
+
+
+@train.command("export")
+@click.argument("checkpoint", type=click.Path(exists=True, dir_okay=False))
+@click.option("--name", required=True, help="Registry name the weights are for (a joint run holds a codec and a classifier).")
+@click.option("--out", default="weights", show_default=True, type=click.Path(file_okay=False))
+@click.option("--measure-data", type=click.Path(exists=True), help="Dataset to measure on (bpp/PSNR, accuracy).")
+@click.option("--measure-split", default="val", show_default=True)
+@click.option("--qualities", default="1,2,3,4,5,6,7,8", show_default=True, help="Comma-separated qualities to measure.")
+@click.option("--note", default=None, help="Free text stored in the manifest (e.g. how a run was resumed).")
+@click.option("--device", default="auto", show_default=True, type=click.Choice(["auto", "cpu", "cuda"]))
+def train_export_cmd(checkpoint, name, out, measure_data, measure_split, qualities, note, device) -> None:
+    """Export CHECKPOINT to OUT/NAME.safetensors and the manifest (sha256, command, figures)."""
+    from pathlib import Path
+
+    from .train.export_models import export_model
+
+    qs = [float(q) for q in qualities.split(",")]
+    entry = export_model(Path(checkpoint), name, Path(out), measure_data, measure_split, qs, device, note)
+    click.echo(f"exported {name}: {entry['file']} sha256 {entry['sha256'][:16]}…")
+    click.echo(f"  {(entry.get('measured') or {}).get('summary', 'not measured')}")

@@ -1,0 +1,56 @@
+"""Expression classifier on the decoded latent ``y_hat``: no pixel synthesis.
+
+After R. Torfason et al., "Towards Image Understanding from Deep Compression
+without Decoding" (ICLR 2018): a ``.ffc`` file is entropy-decoded to ``y_hat``
+(the input of the codec's synthesis transform ``g_s``) and classified from
+there, skipping ``g_s`` and the pixel classifier.
+
+Data flow for a 48×48 face (``M`` latent channels, 6×6 positions)::
+
+    y_hat (M×6×6) -> conv1x1-bn-relu -> [conv3x3-bn-relu] ×3 (residual)
+      -> adaptive average pool to 2×2 (keeps where on the face: eyes / mouth)
+      -> flatten -> dropout -> linear -> 7 logits (FER2013 order)
+
+Works for any latent size ≥ 2×2 (any input size); trained on 48×48 faces.
+A head belongs to one codec (``ModelSpec.codec``): its latent space.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+
+def _conv_bn(cin: int, cout: int, k: int) -> nn.Sequential:
+    return nn.Sequential(
+        nn.Conv2d(cin, cout, k, padding=k // 2, bias=False),
+        nn.BatchNorm2d(cout),
+        nn.ReLU(inplace=True),
+    )
+
+
+class LatentFerNet(nn.Module):
+    """Expression head over ``y_hat`` (B, M, h, w)."""
+
+    def __init__(
+        self,
+        latent_channels: int = 96,
+        width: int = 192,
+        num_classes: int = 7,
+        dropout: float = 0.3,
+    ) -> None:
+        super().__init__()
+        self.stem = _conv_bn(latent_channels, width, 1)
+        self.blocks = nn.ModuleList([_conv_bn(width, width, 3) for _ in range(3)])
+        self.pool = nn.AdaptiveAvgPool2d(2)
+        self.dropout = nn.Dropout(dropout)
+        self.head = nn.Linear(4 * width, num_classes)
+
+    def features(self, y_hat: torch.Tensor) -> torch.Tensor:
+        h = self.stem(y_hat)
+        for block in self.blocks:
+            h = h + block(h)
+        return self.pool(h).flatten(1)
+
+    def forward(self, y_hat: torch.Tensor) -> torch.Tensor:
+        return self.head(self.dropout(self.features(y_hat)))

@@ -1,0 +1,190 @@
+"""Expression recognition on images and on ``.ffc`` files, in pixels or in latents.
+
+Inputs are face crops: PIL images, uint8 arrays, encoded image bytes (PNG,
+JPEG, ...) or ``.ffc`` bytes. Two domains:
+
+* **pixel** – the image (an ``.ffc`` file is decoded first) is converted to
+  grey (ITU-R 601 luma) and resized to 48×48 (Pillow bilinear, antialiased;
+  a non-square crop is stretched, not cropped), then a pixel classifier runs.
+  Give face crops: a whole photo is classified as if it were one face, which
+  is meaningless (facecodec ships no face detector).
+* **latent** – for ``.ffc`` files only: the file is entropy-decoded to its
+  latent ``y_hat`` and a latent head registered for the file's codec
+  classifies it, with no pixel synthesis (see
+  :mod:`facecodec.models.latent_classifier`).
+
+``domain="auto"`` uses the latent domain for ``.ffc`` files whose codec has a
+latent head, and the pixel domain otherwise.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from . import api, container, registry
+from .errors import FacecodecError, ImageError, UnknownModel
+from .imageio import load_image, to_array
+
+if TYPE_CHECKING:
+    import torch
+
+DOMAINS = ("auto", "latent", "pixel")
+INPUT_SIZE = 48
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """The expression of one face: best label, its probability, the top-k list."""
+
+    label: str
+    probability: float
+    top: tuple[tuple[str, float], ...]
+    model: str
+    domain: str  # "pixel" or "latent"
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "label": self.label,
+            "probability": round(self.probability, 4),
+            "top": [{"label": k, "probability": round(p, 4)} for k, p in self.top],
+            "model": self.model,
+            "domain": self.domain,
+        }
+
+
+def _to_face_array(item: Any) -> np.ndarray:
+    """Any accepted non-``.ffc`` input → grey uint8 (48, 48)."""
+    from PIL import Image
+
+    arr = load_image(item) if isinstance(item, (bytes, bytearray)) else to_array(item)
+    img = Image.fromarray(arr[..., 0] if arr.shape[2] == 1 else arr)
+    if img.mode != "L":
+        img = img.convert("L")
+    if img.size != (INPUT_SIZE, INPUT_SIZE):
+        img = img.resize((INPUT_SIZE, INPUT_SIZE), Image.Resampling.BILINEAR)
+    return np.asarray(img)
+
+
+def _is_ffc(item: Any) -> bool:
+    return isinstance(item, (bytes, bytearray)) and bytes(item[:3]) == container.MAGIC
+
+
+def _predictions(
+    logits: torch.Tensor, model: str, domain: str, top_k: int
+) -> list[Prediction]:
+    from .models.classifier import FER_CLASSES
+
+    probs = logits.float().softmax(1).cpu()
+    values, indexes = probs.topk(min(top_k, probs.shape[1]), dim=1)
+    out = []
+    for v, i in zip(values.tolist(), indexes.tolist()):
+        top = tuple((FER_CLASSES[k], p) for k, p in zip(i, v))
+        out.append(Prediction(top[0][0], top[0][1], top, model, domain))
+    return out
+
+
+def _pixel_model(model: str | None) -> str:
+    if model is None:
+        return registry.DEFAULT_CLASSIFIER
+    spec = registry.classifier_spec(model)
+    if spec.kind != "classifier":
+        raise UnknownModel(f"{model!r} reads latents, not pixels; use domain 'latent'")
+    return spec.name
+
+
+def classify_batch(
+    items: Sequence[Any],
+    model: str | None = None,
+    domain: str = "auto",
+    device: str = "auto",
+    batch_size: int = api.DEFAULT_BATCH,
+    top_k: int = 3,
+) -> list[Prediction | FacecodecError]:
+    """Classify many faces; a bad item gives its :class:`FacecodecError` in its slot.
+
+    ``model`` is a pixel classifier (default ``fer-cnn-joint-v1``) or a latent
+    head (then ``.ffc`` inputs use the latent domain). ``domain`` is ``auto``,
+    ``latent`` or ``pixel`` (see the module docstring).
+    """
+    import torch
+
+    if domain not in DOMAINS:
+        raise FacecodecError(f"unknown domain {domain!r}; use {', '.join(DOMAINS)}")
+    if top_k < 1:
+        raise FacecodecError("top_k must be at least 1")
+    head_spec = None
+    if model is not None and registry.classifier_spec(model).kind == "latent-classifier":
+        if domain == "pixel":
+            raise FacecodecError(f"{model!r} is a latent head; it cannot classify pixels")
+        head_spec, domain = registry.get_spec(model), "latent"
+    dev = api._device(device)
+    results: list[Prediction | FacecodecError | None] = [None] * len(items)
+
+    ffc = {i: bytes(it) for i, it in enumerate(items) if _is_ffc(it)}
+    parsed, errors = api._parse_all(list(ffc.values()))
+    keys = list(ffc)
+    parsed = {keys[j]: f for j, f in parsed.items()}
+    for j, exc in errors.items():
+        results[keys[j]] = exc
+
+    latent, pixel_ffc = {}, {}
+    for i, f in parsed.items():
+        codec = registry.spec_for_id(f.model_id).name
+        head = head_spec or registry.latent_classifier_for(codec)
+        if domain == "pixel" or (domain == "auto" and head is None):
+            pixel_ffc[i] = f
+        elif head is None or head.codec != codec:
+            results[i] = UnknownModel(f"no latent head for codec {codec!r}; use the pixel domain")
+        else:
+            latent.setdefault(head.name, {})[i] = f
+
+    for name, group in latent.items():
+        net = api.load_model(name, dev)
+        for members, _, y_hat in api.decoded_groups(group, dev, batch_size, synthesize=False):
+            with torch.no_grad():
+                logits = net(y_hat.to(dev))
+            for i, p in zip(members, _predictions(logits, name, "latent", top_k)):
+                results[i] = p
+
+    faces: dict[int, np.ndarray] = {}
+    for members, _, x_hat in api.decoded_groups(pixel_ffc, dev, batch_size):
+        for i, img in zip(members, x_hat):
+            f = parsed[i]
+            pixels = (img[:, : f.height, : f.width] * 255).round().byte().permute(1, 2, 0).cpu().numpy()
+            faces[i] = _to_face_array(pixels)
+    for i, item in enumerate(items):
+        if i in ffc:
+            continue
+        if domain == "latent":
+            results[i] = ImageError("the latent domain needs a .ffc file")
+            continue
+        try:
+            faces[i] = _to_face_array(item)
+        except FacecodecError as exc:
+            results[i] = exc
+    if faces:
+        name = _pixel_model(model)
+        net = api.load_model(name, dev)
+        order = sorted(faces)
+        for start in range(0, len(order), batch_size):
+            chunk = order[start : start + batch_size]
+            x = torch.from_numpy(np.stack([faces[i] for i in chunk]))[:, None].float().div_(255)
+            with torch.no_grad():
+                logits = net(x.to(dev))
+            for i, p in zip(chunk, _predictions(logits, name, "pixel", top_k)):
+                results[i] = p
+    return results  # type: ignore[return-value]
+
+
+def classify(
+    item: Any, model: str | None = None, domain: str = "auto", device: str = "auto", top_k: int = 3
+) -> Prediction:
+    """Classify one face (image, array, image bytes or ``.ffc`` bytes)."""
+    result = classify_batch([item], model=model, domain=domain, device=device, top_k=top_k)[0]
+    if isinstance(result, FacecodecError):
+        raise result
+    return result

@@ -1,0 +1,137 @@
+"""``facecodec train export``: checkpoint → ``weights/`` with measured figures.
+
+One command for every kind: a codec run, a classifier run, a latent-head run,
+and a joint run (its checkpoint holds the codec as ``model`` and the
+classifier as ``classifier``; export each under its own name). The manifest
+entry records the exact training command, rebuilt from the run's stored
+configuration, and figures measured through the public API on real files.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from .. import api, registry
+from ..errors import WeightsError
+from ..evaluate import measure_classifier, measure_codec
+from ..weights import read_manifest
+from .data import load_faces
+from .export import load_checkpoint_model, save_weights, set_measured
+
+
+def training_command(config: dict[str, Any]) -> str:
+    """The ``facecodec train ...`` command line a run's stored config came from."""
+    from ..cli_train import train
+
+    sub = ("joint" if config.get("joint") else "codec") if "lmbda_min" in config else "classifier"
+    command = train.commands[sub]
+    parts = [f"facecodec train {sub}"]
+    for param in command.params:
+        if param.name in ("resume",) or param.name not in config:
+            continue
+        value = config[param.name]
+        flag = param.opts[0]
+        if isinstance(value, bool):
+            if getattr(param, "secondary_opts", None):
+                parts.append(flag if value else param.secondary_opts[0])
+            elif value:
+                parts.append(flag)
+            continue
+        if value is None:
+            continue
+        parts.append(f"{flag} {value if value != '' else repr('')}")
+    return " ".join(parts)
+
+
+@contextmanager
+def _weights_from(out_dir: Path) -> Iterator[None]:
+    previous = os.environ.get("FACECODEC_WEIGHTS")
+    os.environ["FACECODEC_WEIGHTS"] = str(out_dir)
+    api.load_model.cache_clear()
+    try:
+        yield
+    finally:
+        if previous is None:
+            os.environ.pop("FACECODEC_WEIGHTS")
+        else:
+            os.environ["FACECODEC_WEIGHTS"] = previous
+        api.load_model.cache_clear()
+
+
+def _load(checkpoint: Path, name: str) -> tuple[torch.nn.Module, dict[str, Any]]:
+    spec = registry.get_spec(name)
+    state = torch.load(checkpoint, map_location="cpu", weights_only=True)
+    if spec.kind == "classifier" and "classifier" in state:  # the classifier of a joint run
+        model = registry.build_architecture(spec)
+        model.load_state_dict(state["classifier"])
+        _, meta = load_checkpoint_model(checkpoint, registry.get_spec(_codec_name(state)).name)
+        return model.eval(), meta
+    try:
+        return load_checkpoint_model(checkpoint, name)
+    except RuntimeError as exc:
+        first = str(exc).strip().splitlines()[0]
+        raise WeightsError(f"{checkpoint} does not hold a {name!r}: {first}") from None
+
+
+def _codec_name(state: dict[str, Any]) -> str:
+    import json
+
+    return json.loads(state["config"])["model"]
+
+
+def export_model(
+    checkpoint: Path, name: str, out_dir: Path, measure_data: str | None,
+    measure_split: str | None, qualities: list[float], device: str, note: str | None = None,
+) -> dict[str, Any]:  # fmt: skip
+    """Export ``name`` from a checkpoint; measure it on real files when ``measure_data`` is given."""
+    spec = registry.get_spec(name)
+    model, meta = _load(checkpoint, name)
+    config = meta["config"]
+    record: dict[str, Any] = {
+        "kind": spec.kind,
+        "training_data": f"{Path(config.get('data', '?')).name} split={config.get('split')}",
+        "training_command": training_command(config),
+        "training_config": config,
+        "epochs_trained": (meta["epoch"] or 0) + 1,
+        "last_validation": meta["history"][-1] if meta["history"] else None,
+    }
+    if spec.kind == "codec":
+        record["qualities"] = "1..8, continuous in steps of 1/16"
+    if meta["resumes"]:
+        record["resumed_with_changes"] = meta["resumes"]
+    if note:
+        record["note"] = note
+    save_weights(model, name, out_dir, record)
+    if measure_data:
+        faces = load_faces(measure_data, measure_split)
+        data = f"{Path(measure_data).name} split={measure_split}"
+        with _weights_from(out_dir):
+            if spec.kind == "codec":
+                points = measure_codec(name, faces.images, qualities, device)
+                summary = ", ".join(f"q{p['quality']:g} {p['bpp']:.2f}bpp/{p['psnr']:.1f}dB" for p in points)
+                measured = {"data": data, "images": len(faces.images), "bpp": "whole .ffc file bytes*8/pixels",
+                            "psnr": "mean of per-image PSNR (uint8)", "points": points, "summary": summary}  # fmt: skip
+            else:
+                if faces.labels is None:
+                    raise WeightsError(f"{measure_data}: measuring a classifier needs labels")
+                codecs = [c for c in registry.model_names("codec") if (out_dir / registry.get_spec(c).weights_file).exists()]
+                measured = {"data": data, **measure_classifier(name, faces.images, faces.labels, codecs, qualities, device)}
+                measured["summary"] = _classifier_summary(measured)
+        set_measured(name, out_dir, measured)
+    return read_manifest(out_dir)["models"][name]
+
+
+def _classifier_summary(measured: dict[str, Any]) -> str:
+    parts = []
+    if "original_accuracy" in measured:
+        parts.append(f"originals {measured['original_accuracy']:.4f}")
+    for codec, points in measured["codecs"].items():
+        accs = " ".join(f"q{p['quality']:g}:{p['accuracy']:.3f}" for p in points)
+        parts.append(f"{codec} {accs}")
+    return "; ".join(parts)

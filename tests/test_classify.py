@@ -1,0 +1,165 @@
+"""``facecodec classify`` and :func:`facecodec.classify_batch`: every input kind,
+every output format, both domains, and bad input."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+import facecodec
+from facecodec import api, registry
+from facecodec.recognition import Prediction, classify, classify_batch
+from facecodec.errors import FacecodecError, ImageError, UnknownModel
+from facecodec.models.classifier import FER_CLASSES
+
+from test_cli import assert_one_line_error, run
+
+
+def _png_bytes(array: np.ndarray) -> bytes:
+    buf = io.BytesIO()
+    Image.fromarray(array[..., 0] if array.shape[2] == 1 else array).save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def test_every_input_kind(faces) -> None:
+    ffc = api.encode(faces["a"], model="face-fer-v1", quality=3, device="cpu")
+    items = [faces["a"], Image.fromarray(faces["b"][..., 0]), _png_bytes(faces["odd"]), faces["rgb"], ffc]
+    results = classify_batch(items, device="cpu", top_k=3)
+    assert all(isinstance(r, Prediction) for r in results), results
+    for r in results:
+        assert r.label in FER_CLASSES and r.label == r.top[0][0]
+        assert len(r.top) == 3 and 0 <= r.probability <= 1
+        assert [p for _, p in r.top] == sorted((p for _, p in r.top), reverse=True)
+    assert [r.domain for r in results] == ["pixel"] * 4 + ["latent"]
+    assert results[-1].model == "fer-latent-v1" and results[0].model == registry.DEFAULT_CLASSIFIER
+
+
+def test_pixel_domain_matches_the_classifier(faces, random_model) -> None:
+    """The API's probabilities are the registered classifier's softmax on the 48×48 face."""
+    net = random_model(registry.DEFAULT_CLASSIFIER).eval()
+    x = torch.from_numpy(faces["a"][..., 0]).float().div(255)[None, None]
+    with torch.no_grad():
+        expected = net(x).softmax(1)[0]
+    got = classify(faces["a"], device="cpu", top_k=7)
+    for label, p in got.top:
+        assert p == pytest.approx(float(expected[FER_CLASSES.index(label)]), abs=1e-5)
+
+
+def test_latent_domain_matches_the_head(faces, random_model) -> None:
+    """Latent predictions are the head applied to the entropy-decoded latent of the file."""
+    data = api.encode(faces["a"], model="face-fer-v1", quality=5, device="cpu")
+    f = api.parse(data)
+    codec = api.load_model("face-fer-v1", "cpu")
+    (members, _, y_hat), = api.decoded_groups({0: f}, "cpu", 8, synthesize=False)
+    head = random_model("fer-latent-v1").eval()
+    with torch.no_grad():
+        expected = head(y_hat).softmax(1)[0]
+    got = classify(data, device="cpu", top_k=7)
+    assert got.domain == "latent" and codec is not None
+    for label, p in got.top:
+        assert p == pytest.approx(float(expected[FER_CLASSES.index(label)]), abs=1e-5)
+
+
+def test_pixel_domain_for_ffc_decodes_first(faces) -> None:
+    data = api.encode(faces["a"], quality=2, device="cpu")
+    via_file = classify(data, domain="pixel", device="cpu", top_k=7)
+    via_pixels = classify(api.decode_array(data, device="cpu"), device="cpu", top_k=7)
+    assert via_file.domain == "pixel"
+    assert [k for k, _ in via_file.top] == [k for k, _ in via_pixels.top]
+    assert [p for _, p in via_file.top] == pytest.approx([p for _, p in via_pixels.top], abs=1e-6)
+
+
+def test_codec_without_latent_head_falls_back_to_pixels(faces) -> None:
+    data = api.encode(faces["a"], model="face-hp-v1", quality=4, device="cpu")
+    assert registry.latent_classifier_for("face-hp-v1") is None
+    assert classify(data, device="cpu").domain == "pixel"
+    with pytest.raises(UnknownModel, match="no latent head"):
+        classify(data, domain="latent", device="cpu")
+
+
+def test_bad_items_fail_alone(faces) -> None:
+    good = api.encode(faces["a"], device="cpu")
+    corrupt = bytearray(good)
+    corrupt[-6] ^= 0xFF
+    results = classify_batch([b"not an image", bytes(corrupt), faces["a"], good[:10]], device="cpu")
+    assert isinstance(results[0], ImageError)
+    assert isinstance(results[1], FacecodecError) and isinstance(results[3], FacecodecError)
+    assert isinstance(results[2], Prediction)
+
+
+def test_latent_model_refuses_images_and_pixel_domain(faces) -> None:
+    out = classify_batch([faces["a"]], model="fer-latent-v1", device="cpu")
+    assert isinstance(out[0], ImageError)
+    with pytest.raises(FacecodecError, match="latent head"):
+        classify_batch([faces["a"]], model="fer-latent-v1", domain="pixel", device="cpu")
+    with pytest.raises(UnknownModel, match="not a classifier"):
+        classify(faces["a"], model="face-hp-v1", device="cpu")
+
+
+def test_package_exports_classify() -> None:
+    assert facecodec.classify is classify
+
+
+# --- CLI -------------------------------------------------------------------------
+@pytest.fixture
+def mixed_dir(image_dir: Path, faces) -> Path:
+    (image_dir / "coded").mkdir()
+    (image_dir / "coded" / "a.ffc").write_bytes(api.encode(faces["a"], model="face-fer-v1", quality=2, device="cpu"))
+    return image_dir
+
+
+def test_cli_json_lines_for_a_directory(mixed_dir: Path) -> None:
+    result = run("classify", mixed_dir, "--format", "json", "-k", "2", "--device", "cpu")
+    assert result.exit_code == 0, result.output
+    lines = [json.loads(line) for line in result.stdout.splitlines()]
+    assert len(lines) == 6  # a, b, odd, rgb, sub/c, coded/a.ffc
+    by_name = {Path(r["file"]).name: r for r in lines}
+    assert by_name["a.ffc"]["domain"] == "latent" and by_name["a.png"]["domain"] == "pixel"
+    assert all(len(r["top"]) == 2 and r["label"] in FER_CLASSES for r in lines)
+
+
+def test_cli_csv(mixed_dir: Path) -> None:
+    result = run("classify", mixed_dir / "a.png", mixed_dir / "coded" / "a.ffc", "--format", "csv",
+                 "-k", "3", "--domain", "pixel", "--device", "cpu")  # fmt: skip
+    assert result.exit_code == 0, result.output
+    rows = list(csv.DictReader(io.StringIO(result.stdout)))
+    assert [r["domain"] for r in rows] == ["pixel", "pixel"]
+    assert set(rows[0]) >= {"file", "label", "probability", "label_2", "probability_3"}
+
+
+def test_cli_table_and_stdin(mixed_dir: Path, faces) -> None:
+    result = run("classify", "-", "--device", "cpu", input=_png_bytes(faces["b"]))
+    assert result.exit_code == 0, result.output
+    line = result.stdout.strip()
+    assert line.startswith("-") and any(c in line for c in FER_CLASSES) and "[pixel]" in line
+    ffc = api.encode(faces["b"], model="face-fer-v1", device="cpu")
+    result = run("classify", "-", "--json", "--device", "cpu", input=ffc)
+    assert json.loads(result.stdout)["domain"] == "latent"
+
+
+def test_cli_bad_files_are_reported_and_others_processed(mixed_dir: Path, tmp_path: Path) -> None:
+    bad = tmp_path / "bad.ffc"
+    bad.write_bytes(b"FFC\x01garbage")
+    text = tmp_path / "notes.png"
+    text.write_text("not an image")
+    result = run("classify", bad, mixed_dir / "a.png", text, "--json", "--device", "cpu")
+    assert result.exit_code == 1
+    assert len(result.stdout.splitlines()) == 1
+    errors = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(errors) == 2 and all(line.startswith("error: ") for line in errors)
+    assert "Traceback" not in result.output
+
+
+def test_cli_unknown_model_is_one_line(mixed_dir: Path) -> None:
+    assert_one_line_error(run("classify", mixed_dir / "a.png", "--model", "nope", "--device", "cpu"), "unknown model")
+
+
+def test_cli_missing_file_is_one_line(tmp_path: Path) -> None:
+    assert_one_line_error(run("classify", tmp_path / "missing.png", "--device", "cpu"), "missing.png")
