@@ -174,11 +174,23 @@ def _run(
 
 def run_encode(
     inputs: Sequence[str], output: str | None, model: str, quality: float,
-    device: str, batch_size: int, force: bool, as_json: bool,
+    device: str, batch_size: int, force: bool, as_json: bool, budget: dict | None = None,
 ) -> int:  # fmt: skip
-    """``facecodec encode``; returns the number of files that failed."""
+    """``facecodec encode``; returns the number of files that failed.
+
+    ``budget`` is ``{"max_bytes": N}`` or ``{"target_bpp": X}`` (then the
+    quality is searched per image, see :mod:`facecodec.budget`) or None.
+    """
     registry.codec_spec(model)  # unknown model: fail before touching any file
     api.quality_code(quality)
+
+    def process(arrays: list) -> list:
+        if budget is None:
+            return api.encode_batch(arrays, model, quality, device, batch_size)
+        from .budget import encode_to_budget
+
+        return encode_to_budget(arrays, model, device=device, batch_size=batch_size, **budget)
+
     jobs = plan(inputs, output, ".ffc", IMAGE_SUFFIXES)
     with Reporter(len(jobs), as_json, "encoding", any(j.dest == STDIO for j in jobs)) as rep:
 
@@ -190,7 +202,7 @@ def run_encode(
         _run(
             jobs, batch_size, force, rep,
             prepare=lambda data, job: load_image(data),
-            process=lambda arrays: api.encode_batch(arrays, model, quality, device, batch_size),
+            process=process,
             finish=finish,
         )  # fmt: skip
     return rep.failures

@@ -64,12 +64,14 @@ _IO_PATH = click.Path(allow_dash=True)
 @click.argument("inputs", nargs=-1, required=True, type=_IO_PATH)
 @click.option("-o", "--output", type=_IO_PATH, help="Output file, directory (many inputs), or - for stdout.")
 @click.option("--model", "-m", default=None, shell_complete=_complete_models, help="Codec name (see 'facecodec models'). [default: face-hp-v1]")
-@click.option("--quality", "-q", default=4.0, show_default=True, type=float, help="1 (smallest) .. 8 (best); any value between, in steps of 1/16.")
+@click.option("--quality", "-q", default=None, type=float, help="1 (smallest) .. 8 (best); any value between, in steps of 1/16.  [default: 4]")
+@click.option("--max-bytes", default=None, type=click.IntRange(1), help="Instead of --quality: the best quality whose whole file fits in N bytes, per image.")
+@click.option("--target-bpp", default=None, type=click.FloatRange(0, min_open=True), help="Instead of --quality: the best quality whose whole file is at most X bits per pixel, per image.")
 @_DEVICE
 @_BATCH
 @_FORCE
 @_JSON
-def encode(inputs, output, model, quality, device, batch_size, force, as_json) -> None:
+def encode(inputs, output, model, quality, max_bytes, target_bpp, device, batch_size, force, as_json) -> None:
     """Compress face images to .ffc files.
 
     \b
@@ -77,12 +79,17 @@ def encode(inputs, output, model, quality, device, batch_size, force, as_json) -
     Examples:
       facecodec encode face.png -o face.ffc
       facecodec encode faces/ -o coded/ -q 2
+      facecodec encode faces/ -o coded/ --max-bytes 80
       cat face.png | facecodec encode - -o - > face.ffc
     """
     from .batchio import run_encode
     from .registry import DEFAULT_CODEC
 
-    _finish(run_encode(inputs, output, model or DEFAULT_CODEC, quality, device, batch_size, force, as_json))
+    if sum(x is not None for x in (quality, max_bytes, target_bpp)) > 1:
+        raise click.UsageError("give one of --quality, --max-bytes and --target-bpp")
+    budget = {"max_bytes": max_bytes} if max_bytes else {"target_bpp": target_bpp} if target_bpp else None
+    model = model or DEFAULT_CODEC
+    _finish(run_encode(inputs, output, model, quality or 4.0, device, batch_size, force, as_json, budget))
 
 
 @main.command()

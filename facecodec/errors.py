@@ -72,3 +72,7 @@ class DatasetError(FacecodecError):
 
 class TrainingError(FacecodecError):
     """A training run cannot start or continue as configured."""
+
+
+class BudgetError(FacecodecError):
+    """An image cannot be coded within the asked byte or bpp budget."""
