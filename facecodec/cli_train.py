@@ -8,6 +8,7 @@ train on N processes (see docs/training.md).
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from typing import Any
 
@@ -31,6 +32,7 @@ def _common(default_out: str) -> Callable:
             click.option("--out", default=default_out, show_default=True, type=click.Path(), help="Run folder (last.pt, log.txt)."),
             click.option("--device", default="auto", show_default=True, type=click.Choice(["auto", "cpu", "cuda"]), help="auto = CUDA when available."),
             click.option("--resume", is_flag=True, help="Continue from OUT/last.pt (changed options are recorded)."),
+            click.option("--json", "as_json", is_flag=True, help="Print only JSON lines: one per epoch, then the checkpoint."),
         ]  # fmt: skip
         for option in reversed(options):
             fn = option(fn)
@@ -59,13 +61,20 @@ def _run_codec(opts: dict[str, Any], joint: bool) -> None:
     from .devices import pick_device
     from .train.codec_trainer import CodecTrainConfig, train_codec
 
-    resume = opts.pop("resume")
+    resume, as_json = opts.pop("resume"), opts.pop("as_json")
     opts["split"] = opts["split"] or None
     opts["val_split"] = opts["val_split"] or None
     if opts["amp"] is None:
         opts["amp"] = pick_device(opts["device"]).type == "cuda"
-    path = train_codec(CodecTrainConfig(joint=joint, **opts), resume=resume)
-    click.echo(f"checkpoint: {path}")
+    path = train_codec(CodecTrainConfig(joint=joint, **opts), resume=resume, json_lines=as_json)
+    _done(path, as_json)
+
+
+def _done(path, as_json: bool) -> None:
+    if as_json:
+        click.echo(json.dumps({"checkpoint": str(path)}))
+    else:
+        click.echo(f"checkpoint: {path}")
 
 
 @click.group()
@@ -118,11 +127,11 @@ def train_classifier_cmd(**opts: Any) -> None:
     """Train an expression classifier on faces, or a latent head on a codec's latent."""
     from .train.classifier_trainer import ClassifierTrainConfig, train_classifier
 
-    resume = opts.pop("resume")
+    resume, as_json = opts.pop("resume"), opts.pop("as_json")
     opts["split"] = opts["split"] or None
     opts["val_split"] = opts["val_split"] or None
-    path = train_classifier(ClassifierTrainConfig(**opts), resume=resume)
-    click.echo(f"checkpoint: {path}")
+    path = train_classifier(ClassifierTrainConfig(**opts), resume=resume, json_lines=as_json)
+    _done(path, as_json)
 
 
 @train.command("export")
@@ -134,7 +143,8 @@ def train_classifier_cmd(**opts: Any) -> None:
 @click.option("--qualities", default="1,2,3,4,5,6,7,8", show_default=True, help="Comma-separated qualities to measure.")
 @click.option("--note", default=None, help="Free text stored in the manifest (e.g. how a run was resumed).")
 @click.option("--device", default="auto", show_default=True, type=click.Choice(["auto", "cpu", "cuda"]))
-def train_export_cmd(checkpoint, name, out, measure_data, measure_split, qualities, note, device) -> None:
+@click.option("--json", "as_json", is_flag=True, help="Print the manifest entry as JSON.")
+def train_export_cmd(checkpoint, name, out, measure_data, measure_split, qualities, note, device, as_json) -> None:
     """Export CHECKPOINT to OUT/NAME.safetensors and the manifest (sha256, command, figures)."""
     from pathlib import Path
 
@@ -142,5 +152,8 @@ def train_export_cmd(checkpoint, name, out, measure_data, measure_split, qualiti
 
     qs = [float(q) for q in qualities.split(",")]
     entry = export_model(Path(checkpoint), name, Path(out), measure_data, measure_split, qs, device, note)
+    if as_json:
+        click.echo(json.dumps({"name": name, **entry}))
+        return
     click.echo(f"exported {name}: {entry['file']} sha256 {entry['sha256'][:16]}…")
     click.echo(f"  {(entry.get('measured') or {}).get('summary', 'not measured')}")

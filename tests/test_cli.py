@@ -428,3 +428,19 @@ def test_outputs_get_the_usual_file_mode(tmp_path: Path, make_face, write_png) -
     mask = os.umask(0)
     os.umask(mask)
     assert out.stat().st_mode & 0o777 == 0o666 & ~mask
+
+
+def test_every_command_has_json() -> None:
+    import click
+
+    def leaves(cmd: click.Command, path: str):
+        if isinstance(cmd, click.Group):
+            for name, sub in cmd.commands.items():
+                yield from leaves(sub, f"{path} {name}")
+        else:
+            yield path, cmd
+
+    commands = dict(leaves(main, "facecodec"))
+    assert {"facecodec classify", "facecodec train joint", "facecodec train export"} <= set(commands)
+    for path, cmd in commands.items():
+        assert "--json" in {opt for p in cmd.params for opt in p.opts}, path

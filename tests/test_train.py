@@ -151,3 +151,12 @@ def test_torchrun_two_processes(tmp_path: Path, tiny_npz: Path, weights_dir: Pat
     proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert len((out / "log.txt").read_text().splitlines()) == 1
+
+
+def test_train_json_lines(tmp_path: Path, tiny_npz: Path) -> None:
+    out = tmp_path / "cls"
+    result = _run("train", "classifier", "--data", str(tiny_npz), "--epochs", "2", "--batch-size", "8",
+                  "--out", str(out), "--device", "cpu", "--json")  # fmt: skip
+    lines = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [r.get("epoch") for r in lines[:2]] == [0, 1]
+    assert lines[-1] == {"checkpoint": str(out / "last.pt")}

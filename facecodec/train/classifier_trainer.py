@@ -127,7 +127,7 @@ def _loss(logits, labels, teacher_logits, config: ClassifierTrainConfig) -> torc
     return (1 - config.distill_weight) * loss + config.distill_weight * t * t * kl
 
 
-def train_classifier(config: ClassifierTrainConfig, resume: bool = False) -> Path:
+def train_classifier(config: ClassifierTrainConfig, resume: bool = False, json_lines: bool = False) -> Path:
     """Train (or resume) a classifier or latent head; returns the path of the last checkpoint."""
     out_dir, ckpt_path, device, world = start_run(config.out, config.device, config.seed)
     train_set = load_faces(config.data, config.split)
@@ -160,7 +160,7 @@ def train_classifier(config: ClassifierTrainConfig, resume: bool = False) -> Pat
     steps_per_epoch = math.ceil(size / config.batch_size)
     total = steps_per_epoch * config.epochs
     reporter = EpochReporter(
-        config.epochs, steps_per_epoch, out_dir / "log.txt", quiet=not world.is_main
+        config.epochs, steps_per_epoch, out_dir / "log.txt", quiet=not world.is_main, json_lines=json_lines
     )
     model.train()
     for epoch in range(start_epoch, config.epochs):

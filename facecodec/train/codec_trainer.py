@@ -152,7 +152,7 @@ def _build(
     return model.to(device), classifier.to(device) if classifier is not None else None
 
 
-def train_codec(config: CodecTrainConfig, resume: bool = False) -> Path:
+def train_codec(config: CodecTrainConfig, resume: bool = False, json_lines: bool = False) -> Path:
     """Train (or resume) a codec, optionally with the expression terms; returns the checkpoint."""
     if config.joint and not config.classifier:
         raise TrainingError("joint training needs a classifier (--classifier)")
@@ -207,7 +207,7 @@ def train_codec(config: CodecTrainConfig, resume: bool = False) -> Path:
     steps_per_epoch = math.ceil(size / config.batch_size)
     total_steps = steps_per_epoch * config.epochs
     reporter = EpochReporter(
-        config.epochs, steps_per_epoch, out_dir / "log.txt", quiet=not world.is_main
+        config.epochs, steps_per_epoch, out_dir / "log.txt", quiet=not world.is_main, json_lines=json_lines
     )
     amp = torch.autocast(device.type, dtype=torch.bfloat16, enabled=config.amp)
     model.train()

@@ -85,12 +85,18 @@ class EpochReporter:
     """
 
     def __init__(
-        self, epochs: int, steps_per_epoch: int, log_path: Path, quiet: bool = False
+        self,
+        epochs: int,
+        steps_per_epoch: int,
+        log_path: Path,
+        quiet: bool = False,
+        json_lines: bool = False,
     ) -> None:
         self.epochs, self.steps = epochs, steps_per_epoch
         self.log_path = log_path
         self.quiet = quiet  # other ranks than 0 of a torchrun job
-        self.interactive = sys.stderr.isatty() and not quiet
+        self.json_lines = json_lines  # stdout: only each epoch's JSON record
+        self.interactive = sys.stderr.isatty() and not quiet and not json_lines
         self._progress = None
         self._task = None
         self._t0 = time.time()
@@ -122,7 +128,7 @@ class EpochReporter:
             )
 
     def step(self, done: int, terms: dict[str, float]) -> None:
-        if self.quiet:
+        if self.quiet or self.json_lines:
             return
         text = " ".join(f"{k} {v:.4g}" for k, v in terms.items())
         if self._progress is not None:
