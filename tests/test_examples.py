@@ -61,3 +61,8 @@ def test_batch_directory_usage(weights_dir: Path, tmp_path: Path, args: tuple[st
         capture_output=True, text=True, timeout=60, cwd=tmp_path,
     )  # fmt: skip
     assert done.returncode == 1 and "usage:" in done.stderr
+
+
+def test_classify_faces(weights_dir: Path, tmp_path: Path) -> None:
+    out = run_example("classify_faces.py", weights=weights_dir, cwd=tmp_path)
+    assert "original:" in out and out.count("latent") == 3
