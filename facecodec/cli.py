@@ -161,7 +161,8 @@ def models(as_json) -> None:
     for r in records:
         weights = f"{r['weights_bytes'] / 1e6:.1f} MB" if r["weights_bytes"] else "missing"
         params = f"{r['parameters']:,} parameters" if r["parameters"] else "parameters unknown"
-        click.echo(f"{r['name']}  (id {r['id']}, {r['kind']}, {r['channels']} channel(s), {params}, weights {weights})")
+        reads = f"reads {r['codec']}'s latent" if r.get("codec") else f"{r['channels']} channel(s)"
+        click.echo(f"{r['name']}  (id {r['id']}, {r['kind']}, {reads}, {params}, weights {weights})")
         click.echo(f"    {r['description']}")
         if r["qualities"]:
             click.echo(f"    qualities: {r['qualities']}")

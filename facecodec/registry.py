@@ -74,8 +74,8 @@ _SPECS: tuple[ModelSpec, ...] = (
         kind="classifier",
         architecture="classifier:FerNet",
         kwargs={"in_channels": 1, "width": 32},
-        description="fer-cnn-v1 trained on along with face-fer-v1, on decoded and original "
-        "faces: accurate on both",
+        description="fer-cnn-v1 trained further together with face-fer-v1, on decoded and "
+        "original faces: accurate on both",
     ),
     ModelSpec(
         name="fer-latent-v1",

@@ -63,6 +63,7 @@ class CodecTrainConfig:
     warmup_steps: int = 300
     lmbda_min: float = 4e-4
     lmbda_max: float = 5e-2
+    quality_range: tuple[float, float] = (QUALITY_MIN, QUALITY_MAX)  # qualities drawn in training
     init: str | None = None  # codec weights to start from (name, .safetensors, .pt)
     classifier: str | None = None  # classifier architecture: enables the task term
     classifier_init: str | None = None  # its weights (default: its own shipped weights)
@@ -156,6 +157,9 @@ def train_codec(config: CodecTrainConfig, resume: bool = False, json_lines: bool
     """Train (or resume) a codec, optionally with the expression terms; returns the checkpoint."""
     if config.joint and not config.classifier:
         raise TrainingError("joint training needs a classifier (--classifier)")
+    lo, hi = config.quality_range
+    if not QUALITY_MIN <= lo <= hi <= QUALITY_MAX:
+        raise TrainingError(f"quality range must lie within [{QUALITY_MIN:g}, {QUALITY_MAX:g}], got {lo:g},{hi:g}")
     out_dir, ckpt_path, device, world = start_run(config.out, config.device, config.seed)
 
     train_set = load_faces(config.data, config.split)
@@ -199,7 +203,8 @@ def train_codec(config: CodecTrainConfig, resume: bool = False, json_lines: bool
         start_epoch, history = state["epoch"] + 1, json.loads(state["history"])
         resumes = json.loads(state.get("resumes", "[]"))
         before = json.loads(state["config"])
-        changed = {k: [before.get(k), v] for k, v in asdict(config).items() if before.get(k) != v}
+        now = json.loads(json.dumps(asdict(config)))  # tuples as lists, as stored
+        changed = {k: [before.get(k), v] for k, v in now.items() if k in before and before[k] != v}
         if changed:  # recorded so that exported weights say how they were really trained
             resumes.append({"from_epoch": start_epoch, "changed": changed})
 
@@ -227,7 +232,7 @@ def train_codec(config: CodecTrainConfig, resume: bool = False, json_lines: bool
                     group["lr"] = config.classifier_lr * lr_factor
             x = to_tensor(train_set.images[idx], device, flip=rng.random(len(idx)) < 0.5)
             quality = torch.as_tensor(
-                rng.uniform(QUALITY_MIN, QUALITY_MAX, len(idx)), dtype=torch.float32, device=device
+                rng.uniform(*config.quality_range, len(idx)), dtype=torch.float32, device=device
             )
             lmbda = lambda_for_quality(quality, config.lmbda_min, config.lmbda_max)
             with amp:

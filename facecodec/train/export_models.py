@@ -45,6 +45,8 @@ def training_command(config: dict[str, Any]) -> str:
             continue
         if value is None:
             continue
+        if isinstance(value, (list, tuple)):
+            value = " ".join(str(v) for v in value)
         parts.append(f"{flag} {value if value != '' else repr('')}")
     return " ".join(parts)
 
