@@ -81,11 +81,16 @@ def load_weights(model: torch.nn.Module, spec: ModelSpec) -> None:
         state = load_file(str(path))
     except Exception as exc:  # safetensors raises its own error types
         raise WeightsError(f"cannot read weights file {path}: {exc}") from None
+    apply_state(model, state, f"weights {path} do not fit model {spec.name!r}")
+
+
+def apply_state(model: torch.nn.Module, state: dict[str, Any], what: str) -> None:
+    """``load_state_dict`` with a one-line ``WeightsError`` (``what: reason``) on mismatch."""
     try:
         model.load_state_dict(state)
     except RuntimeError as exc:
         first = str(exc).strip().splitlines()[0]
-        raise WeightsError(f"weights {path} do not fit model {spec.name!r}: {first}") from None
+        raise WeightsError(f"{what}: {first}") from None
     if hasattr(model, "update"):
         # CDF tables ship in the file; update() only rebuilds derived caches
         model.update(force=False)

@@ -8,6 +8,7 @@ import torch
 
 from .. import registry
 from ..errors import WeightsError
+from ..weights import apply_state
 
 
 def load_initial(model: torch.nn.Module, source: str, key: str = "model") -> None:
@@ -40,10 +41,4 @@ def load_initial(model: torch.nn.Module, source: str, key: str = "model") -> Non
 
         load_weights(model, registry.get_spec(source))
         return
-    try:
-        model.load_state_dict(state)
-    except RuntimeError as exc:
-        first = str(exc).strip().splitlines()[0]
-        raise WeightsError(f"weights {path} do not fit this architecture: {first}") from None
-    if hasattr(model, "update"):
-        model.update(force=False)
+    apply_state(model, state, f"weights {path} do not fit this architecture")
