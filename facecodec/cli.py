@@ -89,7 +89,7 @@ def encode(inputs, output, model, quality, max_bytes, target_bpp, device, batch_
         raise click.UsageError("give one of --quality, --max-bytes and --target-bpp")
     budget = {"max_bytes": max_bytes} if max_bytes else {"target_bpp": target_bpp} if target_bpp else None
     model = model or DEFAULT_CODEC
-    _finish(run_encode(inputs, output, model, quality or 4.0, device, batch_size, force, as_json, budget))
+    _finish(run_encode(inputs, output, model, 4.0 if quality is None else quality, device, batch_size, force, as_json, budget))
 
 
 @main.command()

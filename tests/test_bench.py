@@ -107,7 +107,10 @@ def test_bench_writes_every_output(labelled_dir: Path, tmp_path: Path, fake_clas
     assert saved["points"] == result["points"]
     assert saved["dataset"]["images"] == 12 and saved["dataset"]["labelled"]
     points = saved["points"]
-    expected = ["face-hp-v1", *PILLOW_BASELINES]
+    from facecodec import registry
+
+    learned = registry.model_names("codec")
+    expected = [*learned, *PILLOW_BASELINES]
     for codec in expected:
         rows = [p for p in points if p["codec"] == codec]
         assert len(rows) == 8, codec  # default sweeps: 8 points each
@@ -136,7 +139,7 @@ def test_bench_writes_every_output(labelled_dir: Path, tmp_path: Path, fake_clas
     pairs = {(e["anchor"], e["metric"]) for e in summary["bd_rate"]}
     assert pairs == {(b, m) for b in PILLOW_BASELINES for m in ("psnr", "accuracy")}
     for e in summary["bd_rate"]:
-        assert e["codec"] == "face-hp-v1"
+        assert e["codec"] in learned
         assert e["bd_rate"] is None or math.isfinite(e["bd_rate"])
         assert e["bd_rate"] is not None or e["note"]
     assert "bpp" in saved["units"] and "headers included" in saved["units"]["bpp"]
@@ -154,7 +157,7 @@ def test_bench_without_classifier_says_so(
 ):
     result = run_bench(
         labelled_dir, out=tmp_path / "r", baselines=["jpeg"], workers=1, device="cpu",
-        qualities={"jpeg": [10, 50], "face-hp-v1": [1, 8]},
+        qualities={"jpeg": [10, 50], "face-hp-v1": [1, 8]}, models=["face-hp-v1"],
     )  # fmt: skip
     assert result["classifier"]["name"] is None
     assert result["classifier"]["note"] == runner.NO_CLASSIFIER
@@ -230,7 +233,7 @@ def test_npz_split_and_limit(tmp_path: Path, make_face):
 
 def test_cli_bench_json_and_table(labelled_dir: Path, tmp_path: Path, fake_classifier: str):
     args = ["bench", str(labelled_dir), "--out", str(tmp_path / "o"), "--baselines", "jpeg,webp",
-            "-q", "jpeg=5,50", "-q", "webp=0..90:45", "-q", "face-hp-v1=1,8",
+            "-q", "jpeg=5,50", "-q", "webp=0..90:45", "-q", "face-hp-v1=1,8", "--model", "face-hp-v1",
             "--workers", "1", "--device", "cpu", "--classifier", fake_classifier]  # fmt: skip
     res = CliRunner().invoke(main, [*args, "--json"])
     assert res.exit_code == 0, res.output
@@ -269,7 +272,7 @@ def test_jxl_is_skipped_with_a_note_without_imagecodecs(
     with pytest.raises(FacecodecError, match="imagecodecs"):
         codecs.baseline("jxl")
     result = run_bench(
-        labelled_dir, out=None, baselines=["jxl", "jpeg"], workers=1,
+        labelled_dir, out=None, baselines=["jxl", "jpeg"], workers=1, models=["face-hp-v1"],
         qualities={"jpeg": [50], "face-hp-v1": [4]},
     )  # fmt: skip
     assert {p["codec"] for p in result["points"]} == {"face-hp-v1", "jpeg"}

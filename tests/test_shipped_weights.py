@@ -34,14 +34,14 @@ def _manifest() -> dict:
     return json.loads((SHIPPED / MANIFEST_NAME).read_text())["models"]
 
 
-def test_every_codec_ships_with_valid_sha256() -> None:
+def test_every_model_ships_with_valid_sha256() -> None:
     manifest = _manifest()
-    for name in registry.model_names("codec"):
+    for name in registry.model_names():
         entry = manifest[name]
         path = SHIPPED / entry["file"]
         assert sha256_file(path) == entry["sha256"]
-        assert entry["training_command"].startswith("facecodec train codec")
-        assert entry["measured"]["points"], name
+        assert entry["training_command"].startswith("facecodec train "), name
+        assert entry["measured"], name
 
 
 def test_weights_folder_is_lean_and_pickle_free() -> None:
