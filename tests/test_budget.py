@@ -6,11 +6,11 @@ import json
 from pathlib import Path
 
 import pytest
+from test_cli import run
 
 from facecodec import api
 from facecodec.budget import bytes_for_bpp, encode_to_budget
 from facecodec.errors import BudgetError, FacecodecError
-from test_cli import run
 
 
 def test_best_quality_that_fits(faces) -> None:

@@ -12,14 +12,13 @@ import numpy as np
 import pytest
 import torch
 from PIL import Image
+from test_cli import assert_one_line_error, run
 
 import facecodec
 from facecodec import api, registry
-from facecodec.recognition import Prediction, classify, classify_batch
 from facecodec.errors import FacecodecError, ImageError, UnknownModel
 from facecodec.models.classifier import FER_CLASSES
-
-from test_cli import assert_one_line_error, run
+from facecodec.recognition import Prediction, classify, classify_batch
 
 
 def _png_bytes(array: np.ndarray) -> bytes:
@@ -57,7 +56,7 @@ def test_latent_domain_matches_the_head(faces, random_model) -> None:
     data = api.encode(faces["a"], model="face-fer-v1", quality=5, device="cpu")
     f = api.parse(data)
     codec = api.load_model("face-fer-v1", "cpu")
-    (members, _, y_hat), = api.decoded_groups({0: f}, "cpu", 8, synthesize=False)
+    (_members, _, y_hat), = api.decoded_groups({0: f}, "cpu", 8, synthesize=False)
     head = random_model("fer-latent-v1").eval()
     with torch.no_grad():
         expected = head(y_hat).softmax(1)[0]
