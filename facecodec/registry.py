@@ -90,7 +90,7 @@ _SPECS: tuple[ModelSpec, ...] = (
 
 _BY_NAME = {s.name: s for s in _SPECS}
 _BY_ID = {s.model_id: s for s in _SPECS}
-DEFAULT_CODEC = "face-hp-v1"
+DEFAULT_CODEC = "face-fer-v1"  # the FER-optimised codec
 DEFAULT_CLASSIFIER = "fer-cnn-joint-v1"
 
 

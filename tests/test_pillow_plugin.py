@@ -58,8 +58,8 @@ def test_open_reads_header_without_decoding(
         assert im.mode == "L"
         assert im.get_format_mimetype() == "image/x-ffc"
         assert im.info == {
-            "model": "face-hp-v1",
-            "model_id": 1,
+            "model": "face-fer-v1",
+            "model_id": 2,
             "quality": 4.0,
             "format_version": 1,
         }
@@ -111,7 +111,7 @@ def test_save_to_bytesio_with_format(make_face) -> None:
     buf = io.BytesIO()
     image.save(buf, format="FFC", quality=6.5, model="face-hp-v1", device=CPU)
     data = buf.getvalue()
-    assert data == api.encode(image, quality=6.5, device=CPU)
+    assert data == api.encode(image, model="face-hp-v1", quality=6.5, device=CPU)
     header = api.describe(data)
     assert (header["width"], header["height"], header["quality"]) == (53, 37, 6.5)
     buf.seek(0)
