@@ -53,7 +53,8 @@ def test_codec_train_resume_export(tmp_path: Path, tiny_npz: Path, monkeypatch) 
     # the exported weights load through the registry and code an image
     monkeypatch.setenv("FACECODEC_WEIGHTS", str(weights))
     api.load_model.cache_clear()
-    assert api.decode_array(api.encode(np.full((48, 48), 128, np.uint8))).shape == (48, 48, 1)
+    face = np.full((48, 48), 128, np.uint8)
+    assert api.decode_array(api.encode(face, model="face-hp-v1")).shape == (48, 48, 1)
 
 
 def test_classifier_train(tmp_path: Path, tiny_npz: Path) -> None:
