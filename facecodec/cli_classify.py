@@ -5,7 +5,6 @@ from __future__ import annotations
 import csv
 import json
 import sys
-from pathlib import Path
 
 import click
 
@@ -15,29 +14,10 @@ FORMATS = ("table", "json", "csv")
 
 
 def _collect(inputs: tuple[str, ...]) -> list[str]:
+    from .batchio import _collect as collect
     from .imageio import IMAGE_SUFFIXES
 
-    suffixes = (*IMAGE_SUFFIXES, ".ffc")
-    found: list[str] = []
-    for item in inputs:
-        path = Path(item)
-        if item != "-" and path.is_dir():
-            files = sorted(str(p) for p in path.rglob("*") if p.is_file() and p.suffix.lower() in suffixes)
-            if not files:
-                raise FacecodecError(f"no image or .ffc files in directory {item}")
-            found.extend(files)
-        else:
-            found.append(item)
-    return found
-
-
-def _read(source: str) -> bytes:
-    if source == "-":
-        return sys.stdin.buffer.read()
-    try:
-        return Path(source).read_bytes()
-    except OSError as exc:
-        raise FacecodecError(f"cannot read: {exc.strerror}") from None
+    return [source for source, _ in collect(inputs, (*IMAGE_SUFFIXES, ".ffc"))]
 
 
 class _Output:
@@ -109,6 +89,7 @@ def classify(inputs, model, domain, top_k, fmt, as_json, device, batch_size) -> 
     A file that cannot be read is reported on stderr and skipped; the exit
     code is then 1.
     """
+    from .batchio import _read as read_input
     from .recognition import classify_batch
 
     out = _Output("json" if as_json else fmt, top_k)
@@ -119,7 +100,7 @@ def classify(inputs, model, domain, top_k, fmt, as_json, device, batch_size) -> 
         datas, names = [], []
         for name in chunk:
             try:
-                datas.append(_read(name))
+                datas.append(read_input(name))
                 names.append(name)
             except FacecodecError as exc:
                 failed += 1

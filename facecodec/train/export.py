@@ -31,13 +31,17 @@ def load_checkpoint_model(checkpoint: Path, name: str) -> tuple[torch.nn.Module,
         raise WeightsError(f"cannot read checkpoint {checkpoint}: {exc}") from None
     model = registry.build_architecture(registry.get_spec(name))
     model.load_state_dict(state["model"])
-    meta = {
+    return model.eval(), checkpoint_meta(state)
+
+
+def checkpoint_meta(state: dict[str, Any]) -> dict[str, Any]:
+    """Epoch, config, history and resume record stored in a training checkpoint."""
+    return {
         "epoch": state.get("epoch"),
         "config": json.loads(state.get("config", "{}")),
         "history": json.loads(state.get("history", "[]")),
         "resumes": json.loads(state.get("resumes", "[]")),
     }
-    return model.eval(), meta
 
 
 def save_weights(model: torch.nn.Module, name: str, out_dir: Path, record: dict[str, Any]) -> Path:

@@ -22,7 +22,7 @@ from ..errors import WeightsError
 from ..evaluate import measure_classifier, measure_codec
 from ..weights import read_manifest
 from .data import load_faces
-from .export import load_checkpoint_model, save_weights, set_measured
+from .export import checkpoint_meta, load_checkpoint_model, save_weights, set_measured
 
 
 def training_command(config: dict[str, Any]) -> str:
@@ -72,19 +72,12 @@ def _load(checkpoint: Path, name: str) -> tuple[torch.nn.Module, dict[str, Any]]
     if spec.kind == "classifier" and "classifier" in state:  # the classifier of a joint run
         model = registry.build_architecture(spec)
         model.load_state_dict(state["classifier"])
-        _, meta = load_checkpoint_model(checkpoint, registry.get_spec(_codec_name(state)).name)
-        return model.eval(), meta
+        return model.eval(), checkpoint_meta(state)
     try:
         return load_checkpoint_model(checkpoint, name)
     except RuntimeError as exc:
         first = str(exc).strip().splitlines()[0]
         raise WeightsError(f"{checkpoint} does not hold a {name!r}: {first}") from None
-
-
-def _codec_name(state: dict[str, Any]) -> str:
-    import json
-
-    return json.loads(state["config"])["model"]
 
 
 def export_model(
