@@ -19,6 +19,7 @@ latent head, and the pixel domain otherwise.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -87,6 +88,21 @@ def _predictions(
     return out
 
 
+@functools.lru_cache(maxsize=8)
+def _inference_model(name: str, device: str) -> torch.nn.Module:
+    """A classifier or latent head for inference: BatchNorm folded, channels-last (same outputs)."""
+    from .models.inference import inference_copy
+
+    return inference_copy(api.load_model(name, device))
+
+
+def _run(net: torch.nn.Module, x: torch.Tensor) -> torch.Tensor:
+    import torch
+
+    with torch.no_grad():
+        return net(x.contiguous(memory_format=torch.channels_last))
+
+
 def _pixel_model(model: str | None) -> str:
     if model is None:
         return registry.DEFAULT_CLASSIFIER
@@ -143,10 +159,9 @@ def classify_batch(
             latent.setdefault(head.name, {})[i] = f
 
     for name, group in latent.items():
-        net = api.load_model(name, dev)
+        net = _inference_model(name, dev)
         for members, _, y_hat in api.decoded_groups(group, dev, batch_size, synthesize=False):
-            with torch.no_grad():
-                logits = net(y_hat.to(dev))
+            logits = _run(net, y_hat.to(dev))
             for i, p in zip(members, _predictions(logits, name, "latent", top_k)):
                 results[i] = p
 
@@ -168,13 +183,12 @@ def classify_batch(
             results[i] = exc
     if faces:
         name = _pixel_model(model)
-        net = api.load_model(name, dev)
+        net = _inference_model(name, dev)
         order = sorted(faces)
         for start in range(0, len(order), batch_size):
             chunk = order[start : start + batch_size]
             x = torch.from_numpy(np.stack([faces[i] for i in chunk]))[:, None].float().div_(255)
-            with torch.no_grad():
-                logits = net(x.to(dev))
+            logits = _run(net, x.to(dev))
             for i, p in zip(chunk, _predictions(logits, name, "pixel", top_k)):
                 results[i] = p
     return results  # type: ignore[return-value]

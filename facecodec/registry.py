@@ -86,6 +86,16 @@ _SPECS: tuple[ModelSpec, ...] = (
         description="expression head on face-fer-v1's decoded latent (no pixel synthesis)",
         codec="face-fer-v1",
     ),
+    ModelSpec(
+        name="fer-latent-v2",
+        model_id=202,
+        kind="latent-classifier",
+        architecture="latent_classifier:LatentFerNet",
+        kwargs={"latent_channels": 96, "width": 192, "blocks": 2, "pool": 6, "hidden": 256},
+        description="expression head on face-fer-v1's decoded latent, position-aware, "
+        "distilled from fer-cnn-joint-v1 on cached latents (no pixel synthesis)",
+        codec="face-fer-v1",
+    ),
 )
 
 _BY_NAME = {s.name: s for s in _SPECS}

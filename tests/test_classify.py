@@ -37,7 +37,7 @@ def test_every_input_kind(faces) -> None:
         assert len(r.top) == 3 and 0 <= r.probability <= 1
         assert [p for _, p in r.top] == sorted((p for _, p in r.top), reverse=True)
     assert [r.domain for r in results] == ["pixel"] * 4 + ["latent"]
-    assert results[-1].model == "fer-latent-v1" and results[0].model == registry.DEFAULT_CLASSIFIER
+    assert results[-1].model == registry.latent_classifier_for("face-fer-v1").name and results[0].model == registry.DEFAULT_CLASSIFIER
 
 
 def test_pixel_domain_matches_the_classifier(faces, random_model) -> None:
@@ -57,7 +57,7 @@ def test_latent_domain_matches_the_head(faces, random_model) -> None:
     f = api.parse(data)
     codec = api.load_model("face-fer-v1", "cpu")
     (_members, _, y_hat), = api.decoded_groups({0: f}, "cpu", 8, synthesize=False)
-    head = random_model("fer-latent-v1").eval()
+    head = random_model(registry.latent_classifier_for("face-fer-v1").name).eval()
     with torch.no_grad():
         expected = head(y_hat).softmax(1)[0]
     got = classify(data, device="cpu", top_k=7)

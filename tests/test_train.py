@@ -126,6 +126,40 @@ def test_latent_head_train(tmp_path: Path, tiny_npz: Path) -> None:
     assert {"val_acc_q1", "val_acc_q4", "val_acc_q8"} <= set(record)
 
 
+def test_latent_head_train_from_cache(tmp_path: Path, tiny_npz: Path) -> None:
+    out = tmp_path / "cached"
+    _run("train", "classifier", "--model", "fer-latent-v2", "--teacher", "fer-cnn-joint-v1",
+         "--data", str(tiny_npz), "--epochs", "1", "--batch-size", "8", "--out", str(out),
+         "--device", "cpu", "--cache-views", "2", "--cache-qualities", "3")  # fmt: skip
+    record = json.loads((out / "log.txt").read_text().splitlines()[-1])
+    assert np.isfinite(record["train_loss"]) and "val_acc_q8" in record
+
+
+def test_latent_cache_holds_every_face_view_and_quality(tiny_npz: Path) -> None:
+    import torch
+
+    from facecodec import registry
+    from facecodec.train.latent_cache import LatentCache
+
+    codec = registry.create_model("face-fer-v1")
+    teacher = registry.create_model("fer-cnn-joint-v1")
+    images = np.load(tiny_npz)["images"][:10, :, :, None]
+    cache = LatentCache(codec, images, views=2, qualities_per_view=3, device=torch.device("cpu"),
+                        teacher=teacher, progress=False)  # fmt: skip
+    assert tuple(cache.latents.shape) == (6, 10, 96, 6, 6)
+    assert cache.latents.abs().flatten(2).sum(2).min() > 0  # every slot written
+    features, logits = cache.batch(np.arange(4), np.random.default_rng(0))
+    assert features.shape == (4, 96, 6, 6) and features.dtype == torch.float32
+    assert logits.shape == (4, 7) and torch.isfinite(logits).all()
+
+
+def test_cache_views_refused_for_pixel_classifiers(tmp_path: Path, tiny_npz: Path) -> None:
+    result = CliRunner().invoke(main, ["train", "classifier", "--data", str(tiny_npz), "--epochs", "1",
+                                       "--cache-views", "2", "--out", str(tmp_path / "x"), "--device", "cpu"])  # fmt: skip
+    assert result.exit_code == 1
+    assert "latent heads" in result.output
+
+
 def test_joint_needs_labels(tmp_path: Path, make_face) -> None:
     path = tmp_path / "nolabels.npz"
     np.savez(path, images=np.stack([make_face(i)[..., 0] for i in range(4)]))

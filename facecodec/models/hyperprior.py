@@ -158,8 +158,13 @@ class FaceHyperprior(CompressionModel):
         exact integer path of :meth:`compress`), so it may differ from the
         decoded latent by a rare rounding flip.
         """
+        return self.quantized_latent(self.g_a(x), quality)
+
+    @torch.no_grad()
+    def quantized_latent(self, y: torch.Tensor, quality: torch.Tensor) -> torch.Tensor:
+        """:meth:`latent` from the analysis output ``y = g_a(x)``: one ``g_a`` serves many qualities."""
         gain, inv_gain = self.gains(quality)
-        y = self.g_a(x) * gain
+        y = y * gain
         z = self.h_a(y)
         medians = self.entropy_bottleneck._get_medians().view(1, -1, 1, 1)
         z_hat = torch.round(z - medians) + medians

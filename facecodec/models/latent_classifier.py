@@ -7,9 +7,13 @@ there, skipping ``g_s`` and the pixel classifier.
 
 Data flow for a 48×48 face (``M`` latent channels, 6×6 positions)::
 
-    y_hat (M×6×6) -> conv1x1-bn-relu -> [conv3x3-bn-relu] ×3 (residual)
-      -> adaptive average pool to 2×2 (keeps where on the face: eyes / mouth)
-      -> flatten -> dropout -> linear -> 7 logits (FER2013 order)
+    y_hat (M×6×6) -> conv1x1-bn-relu -> [conv3x3-bn-relu] × blocks (residual)
+      -> adaptive average pool to pool×pool (keeps where on the face: eyes / mouth)
+      -> flatten -> dropout -> [linear-relu-dropout (hidden)] -> linear -> 7 logits
+
+fer-latent-v1: width 192, 3 blocks, 2×2 pool, no hidden layer.
+fer-latent-v2: width 192, 2 blocks, 6×6 "pool" (every latent position keeps
+its own weights: faces are aligned crops), a 256-unit hidden layer.
 
 Works for any latent size ≥ 2×2 (any input size); trained on 48×48 faces.
 A head belongs to one codec (``ModelSpec.codec``): its latent space.
@@ -38,13 +42,22 @@ class LatentFerNet(nn.Module):
         width: int = 192,
         num_classes: int = 7,
         dropout: float = 0.3,
+        blocks: int = 3,
+        pool: int = 2,
+        hidden: int = 0,
     ) -> None:
         super().__init__()
         self.stem = _conv_bn(latent_channels, width, 1)
-        self.blocks = nn.ModuleList([_conv_bn(width, width, 3) for _ in range(3)])
-        self.pool = nn.AdaptiveAvgPool2d(2)
+        self.blocks = nn.ModuleList([_conv_bn(width, width, 3) for _ in range(blocks)])
+        self.pool = nn.AdaptiveAvgPool2d(pool)
         self.dropout = nn.Dropout(dropout)
-        self.head = nn.Linear(4 * width, num_classes)
+        features = pool * pool * width
+        if hidden:
+            self.head = nn.Sequential(
+                nn.Linear(features, hidden), nn.ReLU(inplace=True), nn.Dropout(dropout), nn.Linear(hidden, num_classes)
+            )
+        else:
+            self.head = nn.Linear(features, num_classes)
 
     def features(self, y_hat: torch.Tensor) -> torch.Tensor:
         h = self.stem(y_hat)

@@ -28,20 +28,22 @@ import torch
 import torch.nn.functional as F
 
 from .. import registry
-from ..errors import DatasetError
+from ..errors import DatasetError, TrainingError
 from ..models.hyperprior import QUALITY_MAX, QUALITY_MIN
+from ..models.inference import fuse_conv_bn
 from .augment import random_affine
 from .data import load_faces
 from .distributed import average_gradients, barrier
 from .init_weights import load_initial
+from .latent_cache import LatentCache
 from .loop import (
     EpochReporter,
     atomic_torch_save,
-    batches,
     cosine_lr,
     epoch_batches,
     start_run,
     to_tensor,
+    top1_accuracy,
 )
 
 DISTILL_TEMPERATURE = 2.0
@@ -65,6 +67,8 @@ class ClassifierTrainConfig:
     init: str | None = None  # weights to start from (name, .safetensors, .pt)
     teacher: str | None = None  # pixel classifier to distil from (latent heads)
     distill_weight: float = 0.5
+    cache_views: int = 0  # latent heads: augmented views per face cached in memory (0 = online)
+    cache_qualities: int = 4  # qualities per cached view
     seed: int = 0
     out: str = "runs/classifier"
     device: str = "auto"
@@ -83,6 +87,21 @@ class _Inputs:
     def __call__(self, x: torch.Tensor, quality: torch.Tensor) -> torch.Tensor:
         return x if self.codec is None else self.codec.latent(x, quality)
 
+    def training_batch(
+        self, images: np.ndarray, rng: np.random.Generator, teacher: torch.nn.Module | None
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """Augmented inputs (latents at random qualities) and the teacher's logits on what they show."""
+        x = random_affine(to_tensor(images, self.device), rng)
+        quality = torch.as_tensor(
+            rng.uniform(QUALITY_MIN, QUALITY_MAX, len(images)), dtype=torch.float32, device=self.device
+        )
+        features = self(x, quality)
+        teacher_logits = None
+        if teacher is not None:
+            with torch.no_grad():
+                teacher_logits = teacher(self.decoded(features))
+        return features, teacher_logits
+
     def decoded(self, inputs: torch.Tensor) -> torch.Tensor:
         """The pixels a decoder would show for ``inputs`` (the teacher's view)."""
         if self.codec is None:
@@ -91,7 +110,6 @@ class _Inputs:
             return self.codec.g_s(inputs).clamp(0, 1)
 
 
-@torch.no_grad()
 def accuracy(
     model: torch.nn.Module,
     images: np.ndarray,
@@ -101,16 +119,11 @@ def accuracy(
     quality: float = 4.0,
 ) -> float:
     """Top-1 accuracy of ``model`` on uint8 images (N, H, W, C) (latent heads: at ``quality``)."""
-    model.eval()
-    correct = 0
-    for idx in batches(len(images), 512, None):
-        x = to_tensor(images[idx], device)
-        if inputs is not None:
-            x = inputs(x, torch.full((len(idx),), quality, device=device))
-        logits = model(x)
-        correct += int((logits.argmax(1).cpu().numpy() == labels[idx]).sum())
-    model.train()
-    return correct / len(images)
+    transform = None
+    if inputs is not None:
+        def transform(x: torch.Tensor) -> torch.Tensor:
+            return inputs(x, torch.full((len(x),), quality, device=device))
+    return top1_accuracy(model, images, labels, device, transform, batch=512)
 
 
 def _loss(logits, labels, teacher_logits, config: ClassifierTrainConfig) -> torch.Tensor:
@@ -140,9 +153,17 @@ def train_classifier(config: ClassifierTrainConfig, resume: bool = False, json_l
     model = registry.build_architecture(spec).to(device)
     teacher = None
     if config.teacher:
-        teacher = registry.create_model(
+        teacher = fuse_conv_bn(registry.create_model(
             registry.classifier_spec(config.teacher).name, device=device
-        )
+        ))
+    cache = None
+    if config.cache_views:
+        if inputs.codec is None:
+            raise TrainingError("--cache-views is for latent heads (a codec's latent), not pixel classifiers")
+        cache = LatentCache(
+            inputs.codec, train_set.images, config.cache_views, config.cache_qualities, device,
+            teacher, config.seed, progress=world.is_main and not json_lines,
+        )  # fmt: skip
     optimizer = torch.optim.AdamW(
         model.parameters(), lr=config.lr, weight_decay=config.weight_decay
     )
@@ -173,16 +194,11 @@ def train_classifier(config: ClassifierTrainConfig, resume: bool = False, json_l
                 group["lr"] = cosine_lr(
                     epoch * steps_per_epoch + i, total, config.lr, 0.01, config.warmup_steps
                 )
-            x = random_affine(to_tensor(train_set.images[idx], device), rng)
-            quality = torch.as_tensor(
-                rng.uniform(QUALITY_MIN, QUALITY_MAX, len(idx)), dtype=torch.float32, device=device
-            )
-            features = inputs(x, quality)
+            if cache is not None:
+                features, teacher_logits = cache.batch(idx, rng)
+            else:
+                features, teacher_logits = inputs.training_batch(train_set.images[idx], rng, teacher)
             y = torch.as_tensor(train_set.labels[idx], device=device)
-            teacher_logits = None
-            if teacher is not None:
-                with torch.no_grad():
-                    teacher_logits = teacher(inputs.decoded(features))
             logits = model(features)
             loss = _loss(logits, y, teacher_logits, config)
             optimizer.zero_grad(set_to_none=True)

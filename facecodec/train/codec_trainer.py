@@ -37,6 +37,7 @@ from .loop import (
     psnr,
     start_run,
     to_tensor,
+    top1_accuracy,
 )
 from .task_loss import TaskTerm, TaskWeights
 
@@ -123,16 +124,7 @@ def evaluate_codec(
             point["acc"] = correct / len(images)
         result[f"q{q:g}"] = point
     if classifier is not None and labels is not None:
-        correct = sum(
-            int(
-                (
-                    classifier(to_tensor(images[idx], device)).argmax(1).cpu().numpy()
-                    == labels[idx]
-                ).sum()
-            )
-            for idx in batches(len(images), 256, None)
-        )
-        result["original"] = {"acc": correct / len(images)}
+        result["original"] = {"acc": top1_accuracy(classifier, images, labels, device)}
     model.train()
     if was_training:
         classifier.train()

@@ -7,7 +7,7 @@ import math
 import os
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -55,6 +55,34 @@ def to_tensor(
         mask = torch.from_numpy(flip)
         x[mask] = x[mask].flip(-1)
     return x.to(device)
+
+
+@torch.no_grad()
+def top1_accuracy(
+    model: torch.nn.Module,
+    images: np.ndarray,
+    labels: np.ndarray,
+    device: torch.device,
+    transform: Callable[[torch.Tensor], torch.Tensor] | None = None,
+    batch: int = 256,
+) -> float:
+    """Top-1 accuracy of ``model`` on uint8 images (N, H, W, C), in eval mode.
+
+    ``transform`` maps a float batch to the model's input (e.g. a codec's
+    latent). The model's train/eval mode is restored afterwards.
+    """
+    was_training = model.training
+    model.eval()
+    try:
+        correct = 0
+        for idx in batches(len(images), batch, None):
+            x = to_tensor(images[idx], device)
+            if transform is not None:
+                x = transform(x)
+            correct += int((model(x).argmax(1).cpu().numpy() == labels[idx]).sum())
+    finally:
+        model.train(was_training)
+    return correct / max(1, len(images))
 
 
 def cosine_lr(step: int, total: int, base: float, min_ratio: float, warmup: int) -> float:
