@@ -10,6 +10,10 @@ decode-then-classify::
 
     L = (1 − α)·CE(s, label) + α·T²·KL(softmax(t/T) ‖ softmax(s/T)),  T = 2
 
+With ``cache_views`` the latents are computed once, before the first epoch,
+for several augmented views of each face (:mod:`.latent_cache`), and the
+teacher then labels each view's own pixels rather than its decoded image.
+
 Cross-entropy with label smoothing, AdamW, warm-up + cosine schedule, random
 affine jitter and flips. Same checkpoint / resume / report / torchrun
 machinery as the codec trainer (:mod:`.loop`, :mod:`.distributed`).

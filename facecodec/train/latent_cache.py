@@ -50,7 +50,7 @@ class LatentCache:
         if teacher is not None:
             fast_teacher = fuse_conv_bn(teacher).to(memory_format=torch.channels_last)
         self.latents: torch.Tensor | None = None
-        self.logits = torch.zeros(views, n, 7) if teacher is not None else None
+        self.logits: torch.Tensor | None = None
         steps = list(batches(n, batch, None))
         bar = _Bar(views * len(steps), "caching latents", progress)
         with torch.no_grad():
@@ -66,7 +66,10 @@ class LatentCache:
                         self.latents[v * qualities_per_view + p, idx] = y_hat.half().cpu()
                     if fast_teacher is not None:
                         xs = x.contiguous(memory_format=torch.channels_last)
-                        self.logits[v, idx] = fast_teacher(xs).float().cpu()
+                        logits = fast_teacher(xs).float().cpu()
+                        if self.logits is None:
+                            self.logits = torch.empty((views, n, logits.shape[1]))
+                        self.logits[v, idx] = logits
                     bar.update(1)
         bar.close()
         self.views, self.qualities_per_view, self.device = views, qualities_per_view, device
