@@ -96,11 +96,11 @@ def _inference_model(name: str, device: str) -> torch.nn.Module:
     return inference_copy(api.load_model(name, device))
 
 
-def _run(net: torch.nn.Module, x: torch.Tensor) -> torch.Tensor:
+def _run(net: torch.nn.Module, x: torch.Tensor, *extra: torch.Tensor) -> torch.Tensor:
     import torch
 
     with torch.no_grad():
-        return net(x.contiguous(memory_format=torch.channels_last))
+        return net(x.contiguous(memory_format=torch.channels_last), *extra)
 
 
 def _pixel_model(model: str | None) -> str:
@@ -161,7 +161,8 @@ def classify_batch(
     for name, group in latent.items():
         net = _inference_model(name, dev)
         for members, _, y_hat in api.decoded_groups(group, dev, batch_size, synthesize=False):
-            logits = _run(net, y_hat.to(dev))
+            quality = torch.tensor([api.quality_from_code(group[i].quality_code) for i in members])
+            logits = _run(net, y_hat.to(dev), quality.to(dev))
             for i, p in zip(members, _predictions(logits, name, "latent", top_k)):
                 results[i] = p
 

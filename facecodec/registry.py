@@ -96,6 +96,17 @@ _SPECS: tuple[ModelSpec, ...] = (
         "distilled from fer-cnn-joint-v1 on cached latents (no pixel synthesis)",
         codec="face-fer-v1",
     ),
+    ModelSpec(
+        name="fer-latent-v3",
+        model_id=203,
+        kind="latent-classifier",
+        architecture="latent_classifier:LatentFerNet",
+        kwargs={"latent_channels": 96, "width": 192, "blocks": 2, "pool": 6, "hidden": 256,
+                "dropout": 0.1, "quality_input": True},
+        description="fer-latent-v2 told each file's quality (one more input plane), "
+        "less dropout (no pixel synthesis)",
+        codec="face-fer-v1",
+    ),
 )
 
 _BY_NAME = {s.name: s for s in _SPECS}

@@ -59,11 +59,29 @@ def test_latent_domain_matches_the_head(faces, random_model) -> None:
     (_members, _, y_hat), = api.decoded_groups({0: f}, "cpu", 8, synthesize=False)
     head = random_model(registry.latent_classifier_for("face-fer-v1").name).eval()
     with torch.no_grad():
-        expected = head(y_hat).softmax(1)[0]
+        expected = head(y_hat, torch.tensor([5.0])).softmax(1)[0]
     got = classify(data, device="cpu", top_k=7)
     assert got.domain == "latent" and codec is not None
     for label, p in got.top:
         assert p == pytest.approx(float(expected[FER_CLASSES.index(label)]), abs=1e-5)
+
+
+def test_quality_aware_head_sees_each_files_quality(faces, random_model) -> None:
+    """A head built with quality_input gets the quality stored in each file's header."""
+    name = next(n for n in registry.model_names("latent-classifier")
+                if registry.get_spec(n).kwargs.get("quality_input"))  # fmt: skip
+    head = random_model(name).eval()
+    datas = [api.encode(faces["a"], model="face-fer-v1", quality=q, device="cpu") for q in (2, 7.5)]
+    parsed = {i: api.parse(d) for i, d in enumerate(datas)}
+    (_members, _, y_hat), = api.decoded_groups(parsed, "cpu", 8, synthesize=False)
+    with torch.no_grad():
+        expected = head(y_hat, torch.tensor([2.0, 7.5])).softmax(1)
+        wrong = head(y_hat, torch.tensor([7.5, 2.0])).softmax(1)
+    got = classify_batch(datas, model=name, device="cpu", top_k=7)
+    for row, pred in enumerate(got):
+        probs = dict(pred.top)
+        assert [probs[c] for c in FER_CLASSES] == pytest.approx(expected[row].tolist(), abs=1e-5)
+    assert not torch.allclose(expected, wrong)  # the quality plane matters
 
 
 def test_pixel_domain_for_ffc_decodes_first(faces) -> None:

@@ -128,7 +128,7 @@ def test_latent_head_train(tmp_path: Path, tiny_npz: Path) -> None:
 
 def test_latent_head_train_from_cache(tmp_path: Path, tiny_npz: Path) -> None:
     out = tmp_path / "cached"
-    _run("train", "classifier", "--model", "fer-latent-v2", "--teacher", "fer-cnn-joint-v1",
+    _run("train", "classifier", "--model", "fer-latent-v3", "--teacher", "fer-cnn-joint-v1",
          "--data", str(tiny_npz), "--epochs", "1", "--batch-size", "8", "--out", str(out),
          "--device", "cpu", "--cache-views", "2", "--cache-qualities", "3")  # fmt: skip
     record = json.loads((out / "log.txt").read_text().splitlines()[-1])
@@ -148,8 +148,9 @@ def test_latent_cache_holds_every_face_view_and_quality(tiny_npz: Path) -> None:
                         teacher=teacher, progress=False)  # fmt: skip
     assert tuple(cache.latents.shape) == (6, 10, 96, 6, 6)
     assert cache.latents.abs().flatten(2).sum(2).min() > 0  # every slot written
-    features, logits = cache.batch(np.arange(4), np.random.default_rng(0))
+    features, quality, logits = cache.batch(np.arange(4), np.random.default_rng(0))
     assert features.shape == (4, 96, 6, 6) and features.dtype == torch.float32
+    assert quality.shape == (4,) and bool(((quality >= 1) & (quality <= 8)).all())
     assert logits.shape == (4, 7) and torch.isfinite(logits).all()
 
 

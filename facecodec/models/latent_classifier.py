@@ -14,6 +14,8 @@ Data flow for a 48×48 face (``M`` latent channels, 6×6 positions)::
 fer-latent-v1: width 192, 3 blocks, 2×2 pool, no hidden layer.
 fer-latent-v2: width 192, 2 blocks, 6×6 "pool" (every latent position keeps
 its own weights: faces are aligned crops), a 256-unit hidden layer.
+fer-latent-v3: as v2, plus the file's quality as one more input plane
+(``(q − 4.5) / 3.5``; the quality is in every ``.ffc`` header), dropout 0.1.
 
 Works for any latent size ≥ 2×2 (any input size); trained on 48×48 faces.
 A head belongs to one codec (``ModelSpec.codec``): its latent space.
@@ -45,9 +47,11 @@ class LatentFerNet(nn.Module):
         blocks: int = 3,
         pool: int = 2,
         hidden: int = 0,
+        quality_input: bool = False,
     ) -> None:
         super().__init__()
-        self.stem = _conv_bn(latent_channels, width, 1)
+        self.quality_input = quality_input
+        self.stem = _conv_bn(latent_channels + int(quality_input), width, 1)
         self.blocks = nn.ModuleList([_conv_bn(width, width, 3) for _ in range(blocks)])
         self.pool = nn.AdaptiveAvgPool2d(pool)
         self.dropout = nn.Dropout(dropout)
@@ -59,11 +63,18 @@ class LatentFerNet(nn.Module):
         else:
             self.head = nn.Linear(features, num_classes)
 
-    def features(self, y_hat: torch.Tensor) -> torch.Tensor:
+    def features(self, y_hat: torch.Tensor, quality: torch.Tensor | None = None) -> torch.Tensor:
+        if self.quality_input:
+            if quality is None:
+                raise ValueError("this head needs the files' quality")
+            b, _, h, w = y_hat.shape
+            plane = ((quality.to(y_hat) - 4.5) / 3.5).view(b, 1, 1, 1).expand(b, 1, h, w)
+            y_hat = torch.cat([y_hat, plane], dim=1)
         h = self.stem(y_hat)
         for block in self.blocks:
             h = h + block(h)
         return self.pool(h).flatten(1)
 
-    def forward(self, y_hat: torch.Tensor) -> torch.Tensor:
-        return self.head(self.dropout(self.features(y_hat)))
+    def forward(self, y_hat: torch.Tensor, quality: torch.Tensor | None = None) -> torch.Tensor:
+        """Logits (B, 7); ``quality`` (B,) is used by heads built with ``quality_input``."""
+        return self.head(self.dropout(self.features(y_hat, quality)))

@@ -93,8 +93,8 @@ class _Inputs:
 
     def training_batch(
         self, images: np.ndarray, rng: np.random.Generator, teacher: torch.nn.Module | None
-    ) -> tuple[torch.Tensor, torch.Tensor | None]:
-        """Augmented inputs (latents at random qualities) and the teacher's logits on what they show."""
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
+        """Augmented inputs (latents at random qualities), the qualities, the teacher's logits on what they show."""
         x = random_affine(to_tensor(images, self.device), rng)
         quality = torch.as_tensor(
             rng.uniform(QUALITY_MIN, QUALITY_MAX, len(images)), dtype=torch.float32, device=self.device
@@ -104,7 +104,11 @@ class _Inputs:
         if teacher is not None:
             with torch.no_grad():
                 teacher_logits = teacher(self.decoded(features))
-        return features, teacher_logits
+        return features, quality, teacher_logits
+
+    def logits(self, model: torch.nn.Module, features: torch.Tensor, quality: torch.Tensor) -> torch.Tensor:
+        """``model`` on its inputs: latent heads also get the qualities."""
+        return model(features) if self.codec is None else model(features, quality)
 
     def decoded(self, inputs: torch.Tensor) -> torch.Tensor:
         """The pixels a decoder would show for ``inputs`` (the teacher's view)."""
@@ -123,11 +127,22 @@ def accuracy(
     quality: float = 4.0,
 ) -> float:
     """Top-1 accuracy of ``model`` on uint8 images (N, H, W, C) (latent heads: at ``quality``)."""
-    transform = None
-    if inputs is not None:
-        def transform(x: torch.Tensor) -> torch.Tensor:
-            return inputs(x, torch.full((len(x),), quality, device=device))
-    return top1_accuracy(model, images, labels, device, transform, batch=512)
+    if inputs is None or inputs.codec is None:
+        return top1_accuracy(model, images, labels, device, batch=512)
+    return top1_accuracy(_AtQuality(model, inputs, quality), images, labels, device, batch=512)
+
+
+class _AtQuality(torch.nn.Module):
+    """A latent head fed with its codec's latent of the input faces, all at one quality."""
+
+    def __init__(self, head: torch.nn.Module, inputs: _Inputs, quality: float) -> None:
+        super().__init__()
+        self.head, self.inputs, self.quality = head, inputs, quality
+        self.train(head.training)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        q = torch.full((len(x),), self.quality, device=x.device)
+        return self.head(self.inputs(x, q), q)
 
 
 def _loss(logits, labels, teacher_logits, config: ClassifierTrainConfig) -> torch.Tensor:
@@ -199,11 +214,11 @@ def train_classifier(config: ClassifierTrainConfig, resume: bool = False, json_l
                     epoch * steps_per_epoch + i, total, config.lr, 0.01, config.warmup_steps
                 )
             if cache is not None:
-                features, teacher_logits = cache.batch(idx, rng)
+                features, quality, teacher_logits = cache.batch(idx, rng)
             else:
-                features, teacher_logits = inputs.training_batch(train_set.images[idx], rng, teacher)
+                features, quality, teacher_logits = inputs.training_batch(train_set.images[idx], rng, teacher)
             y = torch.as_tensor(train_set.labels[idx], device=device)
-            logits = model(features)
+            logits = inputs.logits(model, features, quality)
             loss = _loss(logits, y, teacher_logits, config)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()

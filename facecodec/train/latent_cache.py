@@ -51,6 +51,7 @@ class LatentCache:
             fast_teacher = fuse_conv_bn(teacher).to(memory_format=torch.channels_last)
         self.latents: torch.Tensor | None = None
         self.logits: torch.Tensor | None = None
+        self.qualities = torch.empty((variants, n))
         steps = list(batches(n, batch, None))
         bar = _Bar(views * len(steps), "caching latents", progress)
         with torch.no_grad():
@@ -64,6 +65,7 @@ class LatentCache:
                         if self.latents is None:
                             self.latents = torch.empty((variants, n, *y_hat.shape[1:]), dtype=torch.float16)
                         self.latents[v * qualities_per_view + p, idx] = y_hat.half().cpu()
+                        self.qualities[v * qualities_per_view + p, idx] = torch.as_tensor(q, dtype=torch.float32)
                     if fast_teacher is not None:
                         xs = x.contiguous(memory_format=torch.channels_last)
                         logits = fast_teacher(xs).float().cpu()
@@ -76,16 +78,17 @@ class LatentCache:
 
     def batch(
         self, idx: np.ndarray, rng: np.random.Generator
-    ) -> tuple[torch.Tensor, torch.Tensor | None]:
-        """One random cached variant per face of ``idx``: (latents, teacher logits or None)."""
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
+        """One random cached variant per face of ``idx``: (latents, qualities, teacher logits or None)."""
         variant = rng.integers(0, self.views * self.qualities_per_view, len(idx))
         t_idx = torch.from_numpy(idx)
         v_idx = torch.from_numpy(variant)
         features = self.latents[v_idx, t_idx].float().to(self.device)
+        quality = self.qualities[v_idx, t_idx].to(self.device)
         logits = None
         if self.logits is not None:
             logits = self.logits[v_idx // self.qualities_per_view, t_idx].to(self.device)
-        return features, logits
+        return features, quality, logits
 
 
 class _Bar:
