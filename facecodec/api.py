@@ -58,6 +58,13 @@ def load_model(name: str, device: str = "cpu") -> torch.nn.Module:
     return registry.create_model(name, device=device)
 
 
+def file_qualities(files: Sequence[container.FfcFile]) -> torch.Tensor:
+    """The quality stored in each parsed file's header, as a float tensor (B,)."""
+    import torch
+
+    return torch.tensor([quality_from_code(f.quality_code) for f in files])
+
+
 def _device(device: str) -> str:
     from .devices import pick_device
 
@@ -191,7 +198,6 @@ def decoded_groups(
     (B, C, H, W) in [0, 1], or with ``synthesize=False`` the decoded latents
     ``y_hat`` (B, M, h, w) on the CPU, skipping the synthesis transform.
     """
-    import torch
 
     from .models.hyperprior import CompressedFace
 
@@ -210,7 +216,7 @@ def decoded_groups(
             CompressedFace(parsed[i].z_stream, parsed[i].y_stream, ph // stride, pw // stride)
             for i in members
         ]
-        q = torch.tensor([quality_from_code(parsed[i].quality_code) for i in members])
+        q = file_qualities([parsed[i] for i in members])
         if synthesize:
             yield members, spec, net.decompress(faces, q, device=device)
         else:

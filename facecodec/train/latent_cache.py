@@ -23,7 +23,7 @@ import numpy as np
 import torch
 
 from ..models.hyperprior import QUALITY_MAX, QUALITY_MIN
-from ..models.inference import fuse_conv_bn
+from ..models.inference import inference_copy
 from .augment import random_affine
 from .loop import batches, to_tensor
 
@@ -48,7 +48,7 @@ class LatentCache:
         codec = codec.eval()
         fast_teacher = None
         if teacher is not None:
-            fast_teacher = fuse_conv_bn(teacher).to(memory_format=torch.channels_last)
+            fast_teacher = inference_copy(teacher)
         self.latents: torch.Tensor | None = None
         self.logits: torch.Tensor | None = None
         self.qualities = torch.empty((variants, n))
