@@ -231,20 +231,30 @@ class FaceHyperprior(CompressionModel):
         return out
 
     @torch.no_grad()
-    def decompress_latent(self, faces: list[CompressedFace], quality: torch.Tensor) -> torch.Tensor:
-        """Entropy-decode a batch of same-shape faces to ``y_hat`` (B, M, h, w), on the CPU."""
+    def entropy_decode(self, faces: list[CompressedFace]) -> tuple[torch.Tensor, torch.Tensor]:
+        """The integer ``y`` symbols (B, M, h, w) and their exact means, on the CPU.
+
+        Everything here is exact (integers, and dyadic float64 means from the
+        fixed-point ``h_s``), so it is the same on every machine: the part of
+        decoding the file format pins down (tests/test_golden_files.py).
+        """
         exact_h_s, z_table, y_table = self._prepared()
         h, w = faces[0].latent_height, faces[0].latent_width
         z_shape = torch.Size((1, self.N, math.ceil(h / 2), math.ceil(w / 2)))
         z_indexes = self._z_indexes(z_shape)[0]
         medians = self.entropy_bottleneck._get_medians().detach().cpu().view(1, -1, 1, 1)
         z_symbols = torch.stack([z_table.decode(f.z_stream, z_indexes) for f in faces])
-        z_hat = z_symbols.float() + medians
-        scales, means = exact_h_s(z_hat)
+        scales, means = exact_h_s(z_symbols.float() + medians)
         y_indexes = self._y_indexes(scales)
         y_symbols = torch.stack(
             [y_table.decode(f.y_stream, y_indexes[i]) for i, f in enumerate(faces)]
         )
+        return y_symbols, means
+
+    @torch.no_grad()
+    def decompress_latent(self, faces: list[CompressedFace], quality: torch.Tensor) -> torch.Tensor:
+        """Entropy-decode a batch of same-shape faces to ``y_hat`` (B, M, h, w), on the CPU."""
+        y_symbols, means = self.entropy_decode(faces)
         _, inv_gain = self.gains(quality.to(self.log_gain.device).double())
         return ((y_symbols.double() + means) * inv_gain.cpu()).float()
 

@@ -1,0 +1,70 @@
+"""Files written by earlier versions still decode to the same entropy-decoded values.
+
+``tests/data/golden`` holds small ``.ffc`` files made with the shipped codecs
+(commit 8be601b: the example face and noise at qualities 1, 4.5 and 8, and a
+128×128 pattern whose hyper-latent is too big for the dense path of
+``exact_hyper``) and the sha256 of what entropy decoding gives for each: the
+integer ``y`` symbols and their exact float64 means. Those are pure integer /
+dyadic results, the same on every machine; a change to the rANS wrapper or to
+the fixed-point hyper-synthesis that altered any of them would break every
+file already written, so it fails here. (Pixels come from a float synthesis
+transform and may differ in the last bit across CPUs, so they are not pinned.)
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import pytest
+
+from facecodec import api, registry
+from facecodec.models import exact_hyper
+from facecodec.models.hyperprior import CompressedFace
+
+GOLDEN = Path(__file__).resolve().parent / "data" / "golden"
+SHIPPED = Path(__file__).resolve().parent.parent / "weights"
+DIGESTS = json.loads((GOLDEN / "entropy_sha256.json").read_text())["files"]
+
+
+@pytest.fixture(autouse=True)
+def shipped(monkeypatch):
+    monkeypatch.setenv("FACECODEC_WEIGHTS", str(SHIPPED))
+    api.load_model.cache_clear()
+    yield
+    api.load_model.cache_clear()
+
+
+def _digest(path: Path) -> str:
+    f = api.parse(path.read_bytes())
+    net = api.load_model(registry.spec_for_id(f.model_id).name, "cpu")
+    stride = net.downsampling // 2
+    face = CompressedFace(
+        f.z_stream, f.y_stream, -(-f.height // 16) * 16 // stride, -(-f.width // 16) * 16 // stride
+    )
+    y_symbols, means = net.entropy_decode([face])
+    blob = y_symbols.int().contiguous().numpy().tobytes() + means.double().contiguous().numpy().tobytes()
+    return hashlib.sha256(blob).hexdigest()
+
+
+def test_golden_set_is_complete() -> None:
+    assert len(DIGESTS) == 13
+    assert sorted(DIGESTS) == sorted(p.name for p in GOLDEN.glob("*.ffc"))
+
+
+@pytest.mark.parametrize("name", sorted(DIGESTS))
+def test_golden_file_entropy_decodes_as_written(name: str) -> None:
+    assert _digest(GOLDEN / name) == DIGESTS[name]
+
+
+@pytest.mark.parametrize("name", ["face-fer-v1_q4.5_astronaut.ffc", "face-hp-v1_q1_noise40x56.ffc"])
+def test_dense_and_convolution_paths_agree(name: str, monkeypatch) -> None:
+    monkeypatch.setattr(exact_hyper, "DENSE_LIMIT", 0)  # force conv_transpose2d everywhere
+    assert _digest(GOLDEN / name) == DIGESTS[name]
+
+
+def test_golden_files_decode_to_images() -> None:
+    for path in GOLDEN.glob("*.ffc"):
+        f = api.parse(path.read_bytes())
+        assert api.decode_array(path.read_bytes(), device="cpu").shape == (f.height, f.width, f.channels)
