@@ -196,3 +196,15 @@ def test_train_json_lines(tmp_path: Path, tiny_npz: Path) -> None:
     lines = [json.loads(line) for line in result.stdout.splitlines()]
     assert [r.get("epoch") for r in lines[:2]] == [0, 1]
     assert lines[-1] == {"checkpoint": str(out / "last.pt")}
+
+
+def test_eval_mode_restores_each_models_mode() -> None:
+    import torch
+
+    from facecodec.train.loop import eval_mode
+
+    training, frozen = torch.nn.Dropout(), torch.nn.Dropout().eval()
+    with pytest.raises(RuntimeError), eval_mode(training, None, frozen):
+        assert not training.training and not frozen.training
+        raise RuntimeError("modes come back even on errors")
+    assert training.training and not frozen.training

@@ -34,6 +34,7 @@ from .loop import (
     batches,
     cosine_lr,
     epoch_batches,
+    eval_mode,
     psnr,
     start_run,
     to_tensor,
@@ -103,31 +104,25 @@ def evaluate_codec(
     labels: np.ndarray | None = None,
 ) -> dict[str, dict[str, float]]:
     """Estimated bpp (from likelihoods), PSNR and, with a classifier, accuracy per quality."""
-    model.eval()
-    was_training = classifier is not None and classifier.training
-    if classifier is not None:
-        classifier.eval()
     result: dict[str, dict[str, float]] = {}
-    for q in qualities:
-        bits, psnrs, correct = 0.0, [], 0
-        for idx in batches(len(images), 256, None):
-            x = to_tensor(images[idx], device)
-            out = model(x, torch.full((len(idx),), q, device=device))
-            bits += float(rd_loss(out, x, torch.zeros(len(idx), device=device))["bpp"]) * len(idx)
-            x_hat = out["x_hat"].clamp(0, 1)
-            psnrs.extend(psnr(x_hat, x).tolist())
+    with eval_mode(model, classifier):
+        for q in qualities:
+            bits, psnrs, correct = 0.0, [], 0
+            for idx in batches(len(images), 256, None):
+                x = to_tensor(images[idx], device)
+                out = model(x, torch.full((len(idx),), q, device=device))
+                bits += float(rd_loss(out, x, torch.zeros(len(idx), device=device))["bpp"]) * len(idx)
+                x_hat = out["x_hat"].clamp(0, 1)
+                psnrs.extend(psnr(x_hat, x).tolist())
+                if classifier is not None and labels is not None:
+                    pred = classifier(x_hat).argmax(1).cpu().numpy()
+                    correct += int((pred == labels[idx]).sum())
+            point = {"bpp_est": bits / len(images), "psnr": float(np.mean(psnrs))}
             if classifier is not None and labels is not None:
-                pred = classifier(x_hat).argmax(1).cpu().numpy()
-                correct += int((pred == labels[idx]).sum())
-        point = {"bpp_est": bits / len(images), "psnr": float(np.mean(psnrs))}
-        if classifier is not None and labels is not None:
-            point["acc"] = correct / len(images)
-        result[f"q{q:g}"] = point
+                point["acc"] = correct / len(images)
+            result[f"q{q:g}"] = point
     if classifier is not None and labels is not None:
         result["original"] = {"acc": top1_accuracy(classifier, images, labels, device)}
-    model.train()
-    if was_training:
-        classifier.train()
     return result
 
 

@@ -23,13 +23,16 @@ import numpy as np
 import torch
 
 from ..models.hyperprior import QUALITY_MAX, QUALITY_MIN
-from ..models.inference import inference_copy
 from .augment import random_affine
 from .loop import batches, to_tensor
 
 
 class LatentCache:
-    """Cached ``(latent, teacher logits)`` pairs for every training face."""
+    """Cached ``(latent, teacher logits)`` pairs for every training face.
+
+    ``teacher`` is used as given (eval mode; the trainer passes an
+    ``inference_copy``, BatchNorm folded and channels-last).
+    """
 
     def __init__(
         self,
@@ -46,9 +49,6 @@ class LatentCache:
         rng = np.random.default_rng(seed + 7919)
         n, variants = len(images), views * qualities_per_view
         codec = codec.eval()
-        fast_teacher = None
-        if teacher is not None:
-            fast_teacher = inference_copy(teacher)
         self.latents: torch.Tensor | None = None
         self.logits: torch.Tensor | None = None
         self.qualities = torch.empty((variants, n))
@@ -66,9 +66,9 @@ class LatentCache:
                             self.latents = torch.empty((variants, n, *y_hat.shape[1:]), dtype=torch.float16)
                         self.latents[v * qualities_per_view + p, idx] = y_hat.half().cpu()
                         self.qualities[v * qualities_per_view + p, idx] = torch.as_tensor(q, dtype=torch.float32)
-                    if fast_teacher is not None:
+                    if teacher is not None:
                         xs = x.contiguous(memory_format=torch.channels_last)
-                        logits = fast_teacher(xs).float().cpu()
+                        logits = teacher(xs).float().cpu()
                         if self.logits is None:
                             self.logits = torch.empty((views, n, logits.shape[1]))
                         self.logits[v, idx] = logits

@@ -8,6 +8,7 @@ import os
 import sys
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -71,18 +72,28 @@ def top1_accuracy(
     ``transform`` maps a float batch to the model's input (e.g. a codec's
     latent). The model's train/eval mode is restored afterwards.
     """
-    was_training = model.training
-    model.eval()
-    try:
+    with eval_mode(model):
         correct = 0
         for idx in batches(len(images), batch, None):
             x = to_tensor(images[idx], device)
             if transform is not None:
                 x = transform(x)
             correct += int((model(x).argmax(1).cpu().numpy() == labels[idx]).sum())
-    finally:
-        model.train(was_training)
     return correct / max(1, len(images))
+
+
+@contextmanager
+def eval_mode(*models: torch.nn.Module | None) -> Iterator[None]:
+    """Put ``models`` (None entries skipped) in eval mode; restore each one's mode after."""
+    present = [m for m in models if m is not None]
+    modes = [m.training for m in present]
+    for m in present:
+        m.eval()
+    try:
+        yield
+    finally:
+        for m, mode in zip(present, modes):
+            m.train(mode)
 
 
 def cosine_lr(step: int, total: int, base: float, min_ratio: float, warmup: int) -> float:
