@@ -66,9 +66,30 @@ class CdfTable:
 
     def decode(self, stream: bytes, indexes: torch.Tensor) -> torch.Tensor:
         """Decode symbols shaped like ``indexes``; garbage in gives garbage, never a crash."""
-        local, cdfs, lengths, offsets = self._subset(indexes)
+        return self._decode(stream, indexes.shape, self._subset(indexes))
+
+    def decode_shared(self, streams: list[bytes], indexes: torch.Tensor) -> torch.Tensor:
+        """Decode streams that all use ``indexes`` (a hyper-latent's): (len(streams), *indexes.shape)."""
+        subset = self._subset(indexes)
+        return torch.stack([self._decode(s, indexes.shape, subset) for s in streams])
+
+    @staticmethod
+    def _decode(stream: bytes, shape: torch.Size, subset: tuple[list[int], list, list, list]) -> torch.Tensor:
+        local, cdfs, lengths, offsets = subset
         guard = _GUARD_BYTES_PER_SYMBOL * (len(local) + 4) + _GUARD_BYTES_PER_STREAM_BYTE * len(stream)
-        padded = bytes(stream) + bytes(guard)
+        padded = b"".join((stream, _zeros(guard)))
         values = RansDecoder().decode_with_indexes(padded, local, cdfs, lengths, offsets)
-        # array.array converts the list of Python ints about 5x faster than torch.tensor
-        return torch.frombuffer(array("i", values), dtype=torch.int32).clone().view(indexes.shape)
+        # array.array converts the list of Python ints about 5x faster than torch.tensor;
+        # the tensor keeps the array alive
+        return torch.frombuffer(array("i", values), dtype=torch.int32).view(shape)
+
+
+_ZEROS = bytearray()
+
+
+def _zeros(n: int) -> memoryview:
+    """``n`` zero bytes without allocating them anew for every stream."""
+    global _ZEROS
+    if len(_ZEROS) < n:
+        _ZEROS = bytearray(max(n, 2 * len(_ZEROS)))
+    return memoryview(_ZEROS)[:n]

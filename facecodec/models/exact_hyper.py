@@ -110,9 +110,9 @@ class ExactHyperSynthesis:
             else:
                 a = a.contiguous(memory_format=torch.channels_last)
                 acc = F.conv2d(a, weight, None, stride=stride, padding=pad)
-            acc = acc + bias.view(1, -1, 1, 1)
-            a = torch.floor(acc / 2.0**WEIGHT_BITS)
+            # in place (acc is a fresh tensor); dividing by a power of two is exact
+            a = acc.add_(bias.view(1, -1, 1, 1)).div_(2.0**WEIGHT_BITS).floor_()
             if i != last:
-                a = torch.clamp(a, 0.0, ACT_LIMIT)
+                a.clamp_(0.0, ACT_LIMIT)
         scales, means = (a / 2.0**ACT_BITS).chunk(2, dim=1)
         return scales, means

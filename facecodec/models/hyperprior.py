@@ -243,7 +243,7 @@ class FaceHyperprior(CompressionModel):
         z_shape = torch.Size((1, self.N, math.ceil(h / 2), math.ceil(w / 2)))
         z_indexes = self._z_indexes(z_shape)[0]
         medians = self.entropy_bottleneck._get_medians().detach().cpu().view(1, -1, 1, 1)
-        z_symbols = torch.stack([z_table.decode(f.z_stream, z_indexes) for f in faces])
+        z_symbols = z_table.decode_shared([f.z_stream for f in faces], z_indexes)
         scales, means = exact_h_s(z_symbols.float() + medians)
         y_indexes = self._y_indexes(scales)
         y_symbols = torch.stack(
