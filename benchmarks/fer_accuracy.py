@@ -12,7 +12,11 @@ plus each classifier's accuracy on the originals. Summaries per classifier:
   reaches the same accuracy (linear interpolation on its monotone front) and
   the ratio of the two rates;
 * per codec, the fewest bytes with accuracy within 1 and within 1.5 points of
-  the originals.
+  the originals;
+* systems (``summary.systems``): the anchor codec read by ``--anchor-classifier``
+  (default fer-cnn-v1, trained on originals) against the test codec read by
+  ``--test-classifier`` (default its jointly trained fer-cnn-joint-v1), the
+  pipeline comparison of Li et al. (ICIP 2025): BD-rate and matched points.
 
     python benchmarks/fer_accuracy.py --data ../shared/data/fer2013/fer2013_trainval.npz --split val \\
         --json benchmarks/results/fer_accuracy.json
@@ -61,6 +65,29 @@ def rate_at_accuracy(points: list[dict], target: float) -> float | None:
     return float(np.exp(np.log(rates[i - 1]) + t * (np.log(rates[i]) - np.log(rates[i - 1]))))
 
 
+def _matched(anchor: list[dict], test: list[dict]) -> list[dict]:
+    """For each anchor point, the test's rate at the same accuracy and the ratio of rates."""
+    matched = []
+    for p in anchor:
+        r = rate_at_accuracy(test, p["accuracy"])
+        matched.append({"anchor_quality": p["quality"], "anchor_bpp": p["bpp"], "accuracy": p["accuracy"],
+                        "test_bpp": None if r is None else round(r, 4),
+                        "rate_ratio": None if r is None else round(r / p["bpp"], 3)})  # fmt: skip
+    return matched
+
+
+def _systems(points: list[dict], anchor: str, anchor_clf: str, test: str, test_clf: str) -> dict:
+    """Codec + classifier against codec + classifier: what a user of each pipeline gets."""
+
+    def curve(codec: str, clf: str) -> list[dict]:
+        return [{"bpp": p["bpp"], "accuracy": p["accuracy_by_classifier"][clf], "bytes": p["bytes"],
+                 "quality": p["quality"]} for p in points if p["codec"] == codec]  # fmt: skip
+
+    a, t = curve(anchor, anchor_clf), curve(test, test_clf)
+    return {"anchor": f"{anchor} + {anchor_clf}", "test": f"{test} + {test_clf}",
+            "bd_rate_accuracy": bd_rate(a, t, "accuracy"), "matched_points": _matched(a, t)}  # fmt: skip
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", required=True)
@@ -71,6 +98,10 @@ def main() -> None:
     parser.add_argument("--qualities", default="1,1.5,2,2.5,3,4,5,6,8", help="facecodec qualities")
     parser.add_argument("--anchor", default="face-hp-v1")
     parser.add_argument("--test", default="face-fer-v1")
+    parser.add_argument("--anchor-classifier", default="fer-cnn-v1",
+                        help="system comparison: the anchor codec read by this classifier ...")
+    parser.add_argument("--test-classifier", default="fer-cnn-joint-v1",
+                        help="... against the test codec read by this one (codec + classifier, as in Li et al.)")
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--json", help="write the figures here")
     args = parser.parse_args()
@@ -122,14 +153,10 @@ def main() -> None:
                 row[f"within_{margin:g}"] = best
             entry["fewest_bytes"][k] = row
         if args.anchor in per and args.test in per:
-            matched = []
-            for p in per[args.anchor]:
-                r = rate_at_accuracy(per[args.test], p["accuracy"])
-                matched.append({"anchor_quality": p["quality"], "anchor_bpp": p["bpp"], "accuracy": p["accuracy"],
-                                "test_bpp": None if r is None else round(r, 4),
-                                "rate_ratio": None if r is None else round(r / p["bpp"], 3)})  # fmt: skip
-            entry["matched_points"] = matched
+            entry["matched_points"] = _matched(per[args.anchor], per[args.test])
         summary[c] = entry
+    if {args.anchor, args.test} <= set(codecs) and {args.anchor_classifier, args.test_classifier} <= set(classifiers):
+        summary["systems"] = _systems(points, args.anchor, args.anchor_classifier, args.test, args.test_classifier)
     result = {
         "data": f"{args.data} split={args.split}", "images": len(images), "units": {
             "bpp": "whole-file bytes*8/pixels (headers included)", "accuracy": "% of faces",
