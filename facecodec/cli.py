@@ -160,10 +160,14 @@ def models(as_json) -> None:
         return
     for r in records:
         weights = f"{r['weights_bytes'] / 1e6:.1f} MB" if r["weights_bytes"] else "missing"
+        if r["retired"]:
+            weights = "retired"
         params = f"{r['parameters']:,} parameters" if r["parameters"] else "parameters unknown"
         reads = f"reads {r['codec']}'s latent" if r.get("codec") else f"{r['channels']} channel(s)"
         click.echo(f"{r['name']}  (id {r['id']}, {r['kind']}, {reads}, {params}, weights {weights})")
         click.echo(f"    {r['description']}")
+        if r["retired"]:
+            click.echo(f"    retired: {r['retired']}")
         if r["qualities"]:
             click.echo(f"    qualities: {r['qualities']}")
         if r["training_data"]:

@@ -3,7 +3,9 @@
 Nothing outside this module constructs a model: the CLI, the API, training,
 benchmarks and the Pillow plugin all call :func:`create_model`. Names are
 kebab-case with a version (``face-hp-v1``) and are never renamed; each model
-also has a numeric id, stored in ``.ffc`` files, that is never reused.
+also has a numeric id, stored in ``.ffc`` files, that is never reused. A
+superseded classifier can be *retired* (its weights leave ``weights/``; name
+and id stay reserved); codecs never are, since files name them.
 
 Importing this module does not import torch; architectures load lazily.
 """
@@ -14,7 +16,7 @@ import importlib
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from .errors import UnknownModel
+from .errors import UnknownModel, WeightsError
 
 if TYPE_CHECKING:
     import torch
@@ -31,6 +33,10 @@ class ModelSpec:
     kwargs: dict[str, Any] = field(default_factory=dict)
     description: str = ""
     codec: str | None = None  # latent classifiers: the codec whose latent they read
+    # set when a superseded model's weights stop shipping (never for a codec: files
+    # name their codec). The name and id stay reserved and the architecture stays
+    # trainable; loading pretrained weights fails with this reason.
+    retired: str = ""
 
     @property
     def weights_file(self) -> str:
@@ -85,6 +91,7 @@ _SPECS: tuple[ModelSpec, ...] = (
         kwargs={"latent_channels": 96, "width": 192},
         description="expression head on face-fer-v1's decoded latent (no pixel synthesis)",
         codec="face-fer-v1",
+        retired="superseded by fer-latent-v3 (more accurate at every quality)",
     ),
     ModelSpec(
         name="fer-latent-v2",
@@ -95,6 +102,7 @@ _SPECS: tuple[ModelSpec, ...] = (
         description="expression head on face-fer-v1's decoded latent, position-aware, "
         "distilled from fer-cnn-joint-v1 on cached latents (no pixel synthesis)",
         codec="face-fer-v1",
+        retired="superseded by fer-latent-v3 (more accurate at every quality)",
     ),
     ModelSpec(
         name="fer-latent-v3",
@@ -115,9 +123,11 @@ DEFAULT_CODEC = "face-fer-v1"  # the FER-optimised codec
 DEFAULT_CLASSIFIER = "fer-cnn-joint-v1"
 
 
-def model_names(kind: str | None = None) -> list[str]:
-    """Registered names, optionally of one kind, in registration order."""
-    return [s.name for s in _SPECS if kind is None or s.kind == kind]
+def model_names(kind: str | None = None, *, retired: bool = False) -> list[str]:
+    """Registered names, optionally of one kind, in registration order (retired ones on request)."""
+    return [
+        s.name for s in _SPECS if (kind is None or s.kind == kind) and (retired or not s.retired)
+    ]
 
 
 def model_ids() -> frozenset[int]:
@@ -149,7 +159,7 @@ def classifier_spec(name: str) -> ModelSpec:
     """Like :func:`get_spec`, but the model must classify (pixels or latents)."""
     spec = get_spec(name)
     if spec.kind not in ("classifier", "latent-classifier"):
-        names = [s.name for s in _SPECS if s.kind in ("classifier", "latent-classifier")]
+        names = [s.name for s in _SPECS if s.kind in ("classifier", "latent-classifier") and not s.retired]
         raise UnknownModel(
             f"{name!r} is a {spec.kind}, not a classifier; classifiers: {', '.join(names)}"
         )
@@ -158,7 +168,7 @@ def classifier_spec(name: str) -> ModelSpec:
 
 def latent_classifier_for(codec: str) -> ModelSpec | None:
     """The latest latent-domain head registered for ``codec``, if any."""
-    heads = [s for s in _SPECS if s.kind == "latent-classifier" and s.codec == codec]
+    heads = [s for s in _SPECS if s.kind == "latent-classifier" and s.codec == codec and not s.retired]
     return heads[-1] if heads else None
 
 
@@ -185,6 +195,8 @@ def create_model(
 ) -> torch.nn.Module:
     """Build model ``name``; with ``pretrained`` load its shipped weights (sha256-checked)."""
     spec = get_spec(name)
+    if pretrained and spec.retired:
+        raise WeightsError(f"model {name!r} is retired, its weights no longer ship: {spec.retired}")
     model = build_architecture(spec)
     if pretrained:
         from .weights import load_weights
@@ -216,6 +228,7 @@ def list_models() -> list[dict[str, Any]]:
                 "training_data": entry.get("training_data"),
                 "measured": entry.get("measured"),
                 "weights_available": bool(entry),
+                "retired": spec.retired or None,
             }
         )
     return records

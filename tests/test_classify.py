@@ -112,10 +112,10 @@ def test_bad_items_fail_alone(faces) -> None:
 
 
 def test_latent_model_refuses_images_and_pixel_domain(faces) -> None:
-    out = classify_batch([faces["a"]], model="fer-latent-v1", device="cpu")
+    out = classify_batch([faces["a"]], model="fer-latent-v3", device="cpu")
     assert isinstance(out[0], ImageError)
     with pytest.raises(FacecodecError, match="latent head"):
-        classify_batch([faces["a"]], model="fer-latent-v1", domain="pixel", device="cpu")
+        classify_batch([faces["a"]], model="fer-latent-v3", domain="pixel", device="cpu")
     with pytest.raises(UnknownModel, match="not a classifier"):
         classify(faces["a"], model="face-hp-v1", device="cpu")
 

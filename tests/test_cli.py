@@ -198,6 +198,16 @@ def test_models_text_and_json() -> None:
     assert entry["weights_available"] is True
     assert entry["training_data"] == "random init (tests)"
     assert entry["parameters"] > 100_000
+    assert by_name["fer-latent-v1"]["retired"] and entry["retired"] is None
+    assert "retired: superseded by" in text.stdout
+
+
+def test_classify_with_retired_head_is_one_error_line(sample, tmp_path: Path) -> None:
+    path = tmp_path / "a.ffc"
+    path.write_bytes(sample[0])
+    result = run("classify", "--model", "fer-latent-v2", path)
+    assert result.exit_code != 0
+    assert "retired" in result.output and "Traceback" not in result.output
 
 
 def test_models_without_weights_still_lists(tmp_path: Path, use_weights) -> None:

@@ -33,8 +33,10 @@ def test_unknown_name_everywhere(call) -> None:
 
 
 def test_names_and_ids_unique_and_stable() -> None:
-    specs = [registry.get_spec(n) for n in NAMES]
-    assert len(set(NAMES)) == len(NAMES) > 0
+    every = registry.model_names(retired=True)  # retired names and ids stay reserved
+    assert set(NAMES) < set(every)
+    specs = [registry.get_spec(n) for n in every]
+    assert len(set(every)) == len(every) > 0
     ids = [s.model_id for s in specs]
     assert len(set(ids)) == len(ids)
     codec_ids = {s.model_id for s in specs if s.kind == "codec"}
@@ -105,10 +107,13 @@ def test_create_without_pretrained_needs_no_weights(tmp_path: Path, use_weights)
 
 def test_list_models_records(weights_dir: Path) -> None:
     records = registry.list_models()
-    assert [r["name"] for r in records] == NAMES
+    assert [r["name"] for r in records] == registry.model_names(retired=True)
     for r in records:
         spec = registry.get_spec(r["name"])
         assert (r["id"], r["kind"], r["channels"]) == (spec.model_id, spec.kind, spec.channels)
+        assert r["retired"] == (spec.retired or None)
+        if spec.retired:
+            continue
         assert r["weights_available"] is True
         path = weights_dir / spec.weights_file
         assert r["weights_bytes"] == path.stat().st_size
@@ -122,3 +127,15 @@ def test_registry_import_does_not_import_torch() -> None:
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
+
+
+def test_retired_model_is_reserved_trainable_but_not_loadable() -> None:
+    retired = [n for n in registry.model_names(retired=True) if n not in NAMES]
+    assert retired and all(registry.get_spec(n).kind != "codec" for n in retired)
+    for name in retired:
+        with pytest.raises(WeightsError, match="retired"):
+            registry.create_model(name)
+        assert registry.create_model(name, pretrained=False) is not None
+        head = registry.get_spec(name)
+        if head.codec:
+            assert registry.latent_classifier_for(head.codec).name != name

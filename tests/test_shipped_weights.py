@@ -64,3 +64,14 @@ def test_example_face_round_trip_quality_and_rate() -> None:
     assert sizes[0] < sizes[1] < sizes[2]
     assert psnrs[0] < psnrs[1] < psnrs[2]
     assert psnrs[1] > 24.0  # a random-weight model decodes to ~10 dB
+
+
+def test_retired_models_keep_their_record_but_not_their_file() -> None:
+    manifest = json.loads((SHIPPED / MANIFEST_NAME).read_text())
+    retired = [n for n in registry.model_names(retired=True) if registry.get_spec(n).retired]
+    assert retired
+    for name in retired:
+        assert name not in manifest["models"]
+        record = manifest["retired"][name]
+        assert record["sha256"] and record["training_command"].startswith("facecodec train ")
+        assert not (SHIPPED / record["file"]).exists()

@@ -208,3 +208,15 @@ def test_eval_mode_restores_each_models_mode() -> None:
         assert not training.training and not frozen.training
         raise RuntimeError("modes come back even on errors")
     assert training.training and not frozen.training
+
+
+def test_export_refuses_a_retired_name(tmp_path: Path, tiny_npz: Path) -> None:
+    out = tmp_path / "head"
+    _run("train", "classifier", "--model", "fer-latent-v1", "--data", str(tiny_npz), "--epochs", "1",
+         "--batch-size", "8", "--out", str(out), "--device", "cpu")  # fmt: skip
+    result = CliRunner().invoke(
+        main, ["train", "export", str(out / "last.pt"), "--name", "fer-latent-v1", "--out", str(tmp_path / "w")]
+    )
+    assert result.exit_code != 0
+    assert "retired" in result.output and "Traceback" not in result.output
+    assert not (tmp_path / "w" / "fer-latent-v1.safetensors").exists()

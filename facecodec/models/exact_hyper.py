@@ -21,7 +21,8 @@ Because every sum is exact, *how* a layer is computed cannot change its result,
 only its speed. For small inputs (a 48×48 face has a 3×3 ``z``) the transposed
 convolution is run as one matrix product with its dense operator (built once
 per input size from the same integer weights: the same non-zero products, so
-the same sums); float64 ``conv_transpose2d`` on the CPU is about 4× slower.
+the same sums); float64 ``conv_transpose2d`` on the CPU is about 4× slower
+per face in batches (single faces keep it: reading the operator would cost more).
 Convolutions run channels-last (about 1.4× faster in float64).
 
 Data flow (``C`` = transposed conv, ``c`` = conv, all from the float model)::
@@ -42,6 +43,9 @@ WEIGHT_LIMIT = float(2**16 - 1)
 # largest dense operator (entries) built for a transposed convolution: 4M
 # float64 entries = 32 MB; a 48×48 face needs 576 × 3456 ≈ 2M.
 DENSE_LIMIT = 2**22
+# the dense product reads the whole operator (16 MB for a 48×48 face) once per
+# call: it pays from about 8 faces on; smaller batches use conv_transpose2d
+DENSE_MIN_BATCH = 16
 
 
 def _fix(t: torch.Tensor, bits: int, limit: float) -> torch.Tensor:
@@ -101,7 +105,11 @@ class ExactHyperSynthesis:
         a = _fix(z_hat.cpu(), ACT_BITS, ACT_LIMIT)
         last = len(self.layers) - 1
         for i, (kind, weight, bias, stride, pad, out_pad) in enumerate(self.layers):
-            dense = self._dense_operator(i, a.shape) if kind == "deconv" else None
+            dense = (
+                self._dense_operator(i, a.shape)
+                if kind == "deconv" and a.shape[0] >= DENSE_MIN_BATCH
+                else None
+            )
             if dense is not None:
                 matrix, out_shape = dense
                 acc = (a.reshape(a.shape[0], -1) @ matrix).view(a.shape[0], *out_shape)

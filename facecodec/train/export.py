@@ -18,7 +18,7 @@ import torch
 from safetensors.torch import save_file
 
 from .. import registry
-from ..errors import WeightsError
+from ..errors import TrainingError, WeightsError
 from ..imageio import write_atomic
 from ..weights import MANIFEST_NAME, read_manifest, sha256_file
 
@@ -73,3 +73,23 @@ def set_measured(name: str, out_dir: Path, measured: dict[str, Any]) -> None:
     manifest = read_manifest(out_dir)
     manifest["models"][name]["measured"] = measured
     write_atomic(out_dir / MANIFEST_NAME, (json.dumps(manifest, indent=2) + "\n").encode(), force=True)
+
+
+def retire_weights(name: str, out_dir: Path) -> None:
+    """Stop shipping a retired model's weights: delete its file, keep its record.
+
+    The manifest entry moves to ``manifest["retired"]`` (sha256, training
+    command, measured figures, plus the date), so what the model was stays
+    on record after its file is gone. The registry must already mark it retired.
+    """
+    spec = registry.get_spec(name)
+    if not spec.retired:
+        raise TrainingError(f"{name!r} is not marked retired in the registry")
+    manifest = read_manifest(out_dir)
+    entry = manifest["models"].pop(name, None)
+    if entry is not None:
+        manifest.setdefault("retired", {})[name] = {
+            **entry, "retired": _dt.date.today().isoformat(), "reason": spec.retired
+        }
+        write_atomic(out_dir / MANIFEST_NAME, (json.dumps(manifest, indent=2) + "\n").encode(), force=True)
+    (out_dir / spec.weights_file).unlink(missing_ok=True)
