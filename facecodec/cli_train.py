@@ -48,6 +48,7 @@ def _codec_options(fn: Callable) -> Callable:
         click.option("--lmbda-min", default=4e-4, show_default=True, type=float, help="λ (rate-distortion trade-off) at quality 1."),
         click.option("--lmbda-max", default=5e-2, show_default=True, type=float, help="λ at quality 8."),
         click.option("--quality-range", default=(1.0, 8.0), show_default=True, type=(float, float), help="Qualities drawn per sample in training (equal ends: a single-rate model)."),
+        click.option("--quality-power", default=1.0, show_default=True, type=click.FloatRange(min=0.1), help="Qualities drawn as lo + (hi-lo)·u^P, u uniform: 1 = uniform, >1 = more low qualities (where one variable-rate model costs most)."),
         click.option("--task-weight", default=0.1, show_default=True, type=float, help="γ: bpp per nat of expression cross-entropy on decoded faces."),
         click.option("--feature-weight", default=0.0, show_default=True, type=float, help="φ: weight of the classifier-feature distance (original vs decoded)."),
         click.option("--task-balance", default=None, type=float, help="Adaptive: keep the expression terms at this ratio of rate+distortion."),

@@ -220,3 +220,15 @@ def test_export_refuses_a_retired_name(tmp_path: Path, tiny_npz: Path) -> None:
     assert result.exit_code != 0
     assert "retired" in result.output and "Traceback" not in result.output
     assert not (tmp_path / "w" / "fer-latent-v1.safetensors").exists()
+
+
+def test_quality_power_skews_draws_towards_low_qualities() -> None:
+    from facecodec.train.codec_trainer import _draw_qualities
+
+    uniform = _draw_qualities(np.random.default_rng(0), (1.0, 8.0), 1.0, 20000)
+    low = _draw_qualities(np.random.default_rng(0), (1.0, 8.0), 2.0, 20000)
+    for q in (uniform, low):
+        assert q.min() >= 1.0 and q.max() <= 8.0
+    assert abs(np.mean(uniform <= 3) - 2 / 7) < 0.02
+    assert abs(np.mean(low <= 3) - (2 / 7) ** 0.5) < 0.02  # P(u^2 <= 2/7)
+    assert np.all(_draw_qualities(np.random.default_rng(1), (3.0, 3.0), 2.0, 10) == 3.0)

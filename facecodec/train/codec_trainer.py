@@ -66,6 +66,7 @@ class CodecTrainConfig:
     lmbda_min: float = 4e-4
     lmbda_max: float = 5e-2
     quality_range: tuple[float, float] = (QUALITY_MIN, QUALITY_MAX)  # qualities drawn in training
+    quality_power: float = 1.0  # q = lo + (hi - lo) * u**power: > 1 favours low qualities
     init: str | None = None  # codec weights to start from (name, .safetensors, .pt)
     classifier: str | None = None  # classifier architecture: enables the task term
     classifier_init: str | None = None  # its weights (default: its own shipped weights)
@@ -138,6 +139,11 @@ def _build(
         classifier = registry.build_architecture(spec)
         load_initial(classifier, config.classifier_init or config.classifier, key="classifier")
     return model.to(device), classifier.to(device) if classifier is not None else None
+
+
+def _draw_qualities(rng: np.random.Generator, span: tuple[float, float], power: float, n: int) -> np.ndarray:
+    lo, hi = span
+    return lo + (hi - lo) * rng.random(n) ** power
 
 
 def train_codec(config: CodecTrainConfig, resume: bool = False, json_lines: bool = False) -> Path:
@@ -219,8 +225,9 @@ def train_codec(config: CodecTrainConfig, resume: bool = False, json_lines: bool
                     group["lr"] = config.classifier_lr * lr_factor
             x = to_tensor(train_set.images[idx], device, flip=rng.random(len(idx)) < 0.5)
             quality = torch.as_tensor(
-                rng.uniform(*config.quality_range, len(idx)), dtype=torch.float32, device=device
-            )
+                _draw_qualities(rng, config.quality_range, config.quality_power, len(idx)),
+                dtype=torch.float32, device=device,
+            )  # fmt: skip
             lmbda = lambda_for_quality(quality, config.lmbda_min, config.lmbda_max)
             with amp:
                 out = model(x, quality)
