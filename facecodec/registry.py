@@ -213,6 +213,7 @@ def list_models() -> list[dict[str, Any]]:
     records = []
     for spec in _SPECS:
         entry = manifest_entry(spec.name) or {}
+        past = (manifest_entry(spec.name, retired=True) or {}) if spec.retired else {}
         records.append(
             {
                 "name": spec.name,
@@ -222,7 +223,7 @@ def list_models() -> list[dict[str, Any]]:
                 "codec": spec.codec,
                 "description": spec.description,
                 "qualities": entry.get("qualities"),
-                "parameters": entry.get("parameters"),
+                "parameters": entry.get("parameters", past.get("parameters")),
                 "weights_bytes": entry.get("bytes"),
                 "sha256": entry.get("sha256"),
                 "training_data": entry.get("training_data"),

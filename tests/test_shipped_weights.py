@@ -75,3 +75,10 @@ def test_retired_models_keep_their_record_but_not_their_file() -> None:
         record = manifest["retired"][name]
         assert record["sha256"] and record["training_command"].startswith("facecodec train ")
         assert not (SHIPPED / record["file"]).exists()
+
+
+def test_models_lists_retired_heads_with_their_recorded_size(shipped) -> None:
+    records = {r["name"]: r for r in registry.list_models()}
+    for name in (n for n in registry.model_names(retired=True) if registry.get_spec(n).retired):
+        assert records[name]["retired"] and records[name]["parameters"] > 0
+        assert records[name]["weights_available"] is False
