@@ -19,7 +19,7 @@ latent head, and the pixel domain otherwise.
 
 from __future__ import annotations
 
-import functools
+import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -88,12 +88,22 @@ def _predictions(
     return out
 
 
-@functools.lru_cache(maxsize=8)
+_INFERENCE_COPIES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
 def _inference_model(name: str, device: str) -> torch.nn.Module:
-    """A classifier or latent head for inference: BatchNorm folded, channels-last (same outputs)."""
+    """A classifier or latent head for inference: BatchNorm folded, channels-last (same outputs).
+
+    One copy per model that ``api.load_model`` holds, so reloading weights
+    (``load_model.cache_clear()``, another ``FACECODEC_WEIGHTS``) is followed.
+    """
     from .models.inference import inference_copy
 
-    return inference_copy(api.load_model(name, device))
+    model = api.load_model(name, device)
+    copy = _INFERENCE_COPIES.get(model)
+    if copy is None:
+        copy = _INFERENCE_COPIES[model] = inference_copy(model)
+    return copy
 
 
 def _run(net: torch.nn.Module, x: torch.Tensor, *extra: torch.Tensor) -> torch.Tensor:

@@ -180,3 +180,13 @@ def test_cli_unknown_model_is_one_line(mixed_dir: Path) -> None:
 
 def test_cli_missing_file_is_one_line(tmp_path: Path) -> None:
     assert_one_line_error(run("classify", tmp_path / "missing.png", "--device", "cpu"), "missing.png")
+
+
+def test_inference_copy_follows_reloaded_weights() -> None:
+    from facecodec import api
+    from facecodec.recognition import _inference_model
+
+    first = _inference_model("fer-cnn-v1", "cpu")
+    assert _inference_model("fer-cnn-v1", "cpu") is first
+    api.load_model.cache_clear()  # as when FACECODEC_WEIGHTS changes
+    assert _inference_model("fer-cnn-v1", "cpu") is not first

@@ -26,6 +26,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from .hyperprior import QUALITY_MAX, QUALITY_MIN
+
 
 def _conv_bn(cin: int, cout: int, k: int) -> nn.Sequential:
     return nn.Sequential(
@@ -68,7 +70,8 @@ class LatentFerNet(nn.Module):
             if quality is None:
                 raise ValueError("this head needs the files' quality")
             b, _, h, w = y_hat.shape
-            plane = ((quality.to(y_hat) - 4.5) / 3.5).view(b, 1, 1, 1).expand(b, 1, h, w)
+            mid, half = (QUALITY_MAX + QUALITY_MIN) / 2, (QUALITY_MAX - QUALITY_MIN) / 2
+            plane = ((quality.to(y_hat) - mid) / half).view(b, 1, 1, 1).expand(b, 1, h, w)
             y_hat = torch.cat([y_hat, plane], dim=1)
         h = self.stem(y_hat)
         for block in self.blocks:

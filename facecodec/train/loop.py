@@ -7,7 +7,7 @@ import math
 import os
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -64,20 +64,16 @@ def top1_accuracy(
     images: np.ndarray,
     labels: np.ndarray,
     device: torch.device,
-    transform: Callable[[torch.Tensor], torch.Tensor] | None = None,
     batch: int = 256,
 ) -> float:
     """Top-1 accuracy of ``model`` on uint8 images (N, H, W, C), in eval mode.
 
-    ``transform`` maps a float batch to the model's input (e.g. a codec's
-    latent). The model's train/eval mode is restored afterwards.
+    The model's train/eval mode is restored afterwards.
     """
     with eval_mode(model):
         correct = 0
         for idx in batches(len(images), batch, None):
             x = to_tensor(images[idx], device)
-            if transform is not None:
-                x = transform(x)
             correct += int((model(x).argmax(1).cpu().numpy() == labels[idx]).sum())
     return correct / max(1, len(images))
 
