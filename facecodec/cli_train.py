@@ -125,6 +125,7 @@ def train_joint_cmd(**opts: Any) -> None:
 @click.option("--lr", default=2e-3, show_default=True, type=float)
 @click.option("--teacher", default=None, help="Pixel classifier to distil from (for latent heads: its view of the decoded face).")
 @click.option("--distill-weight", default=0.5, show_default=True, type=float, help="α of the distillation term.")
+@click.option("--feature-weight", default=0.0, show_default=True, type=float, help="μ: latent heads ending in the teacher's last stage (fer-latent-v5): weight of matching the teacher's stage map.")
 @click.option("--cache-views", default=0, show_default=True, type=click.IntRange(0), help="Latent heads: cache this many augmented views per face in memory (teacher on the view's pixels); 0 = compute latents online.")
 @click.option("--cache-qualities", default=4, show_default=True, type=click.IntRange(1), help="Random qualities cached per view.")
 def train_classifier_cmd(**opts: Any) -> None:

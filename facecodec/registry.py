@@ -115,6 +115,16 @@ _SPECS: tuple[ModelSpec, ...] = (
         "less dropout (no pixel synthesis)",
         codec="face-fer-v1",
     ),
+    ModelSpec(
+        name="fer-latent-v5",
+        model_id=205,
+        kind="latent-classifier",
+        architecture="latent_classifier:LatentTailNet",
+        kwargs={"latent_channels": 96, "width": 128, "blocks": 1, "stage_channels": 128, "out_channels": 256},
+        description="adapter from face-fer-v1's latent to fer-cnn-joint-v1's third-stage features, "
+        "then that classifier's last stage (no pixel synthesis, no full-resolution layers)",
+        codec="face-fer-v1",
+    ),
 )
 
 _BY_NAME = {s.name: s for s in _SPECS}

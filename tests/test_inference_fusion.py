@@ -7,7 +7,7 @@ from torch import nn
 
 from facecodec.models.classifier import FerNet
 from facecodec.models.inference import fuse_conv_bn
-from facecodec.models.latent_classifier import LatentFerNet
+from facecodec.models.latent_classifier import LatentFerNet, LatentTailNet
 
 
 def _randomise_bn(model: nn.Module) -> None:
@@ -39,3 +39,20 @@ def test_fused_latent_head_matches_and_leaves_the_original_alone() -> None:
     y = torch.randn(3, 8, 6, 6)
     with torch.no_grad():
         torch.testing.assert_close(fused(y), model(y), rtol=1e-4, atol=1e-4)
+
+
+def test_fused_tail_head_and_fused_classifier_stage_maps_match() -> None:
+    model = LatentTailNet(latent_channels=8, width=16, stage_channels=16, out_channels=32).eval()
+    _randomise_bn(model)
+    fused = fuse_conv_bn(model)
+    assert not any(isinstance(m, nn.BatchNorm2d) for m in fused.modules())
+    y, q = torch.randn(3, 8, 6, 6), torch.tensor([1.0, 4.5, 8.0])
+    classifier = FerNet(width=8).eval()
+    _randomise_bn(classifier)
+    x = torch.rand(2, 1, 48, 48)
+    with torch.no_grad():
+        torch.testing.assert_close(fused(y, q), model(y, q), rtol=1e-4, atol=1e-4)
+        # the split point is found again after folding removed the BatchNorm layers
+        torch.testing.assert_close(
+            fuse_conv_bn(classifier).stage_map(x), classifier.stage_map(x), rtol=1e-4, atol=1e-4
+        )

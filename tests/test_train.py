@@ -135,6 +135,39 @@ def test_latent_head_train_from_cache(tmp_path: Path, tiny_npz: Path) -> None:
     assert np.isfinite(record["train_loss"]) and "val_acc_q8" in record
 
 
+def test_tail_head_matches_the_teachers_stage_map_from_cache(tmp_path: Path, tiny_npz: Path) -> None:
+    out = tmp_path / "tail"
+    _run("train", "classifier", "--model", "fer-latent-v5", "--teacher", "fer-cnn-joint-v1",
+         "--data", str(tiny_npz), "--epochs", "1", "--batch-size", "8", "--out", str(out),
+         "--device", "cpu", "--cache-views", "1", "--cache-qualities", "2", "--feature-weight", "1")  # fmt: skip
+    record = json.loads((out / "log.txt").read_text().splitlines()[-1])
+    assert np.isfinite(record["train_loss"]) and "val_acc_q8" in record
+
+
+def test_tail_head_starts_from_the_teachers_last_stage(tmp_path: Path, tiny_npz: Path) -> None:
+    import torch
+
+    from facecodec import registry
+
+    out = tmp_path / "tail0"
+    # lr 0: the checkpoint holds the initial weights
+    _run("train", "classifier", "--model", "fer-latent-v5", "--teacher", "fer-cnn-joint-v1", "--lr", "0",
+         "--data", str(tiny_npz), "--epochs", "1", "--batch-size", "8", "--out", str(out),
+         "--device", "cpu", "--feature-weight", "0.5")  # fmt: skip
+    state = torch.load(out / "last.pt", weights_only=True)["model"]
+    teacher = registry.create_model("fer-cnn-joint-v1")
+    stage = teacher.last_stage().state_dict()
+    assert all(torch.equal(state[f"tail.{k}"], v) for k, v in stage.items() if "running_" not in k and "num_batches" not in k)
+    assert torch.equal(state["head.weight"], teacher.head.weight)
+
+
+def test_feature_weight_needs_a_head_with_a_stage_map(tmp_path: Path, tiny_npz: Path) -> None:
+    result = CliRunner().invoke(main, ["train", "classifier", "--model", "fer-latent-v3", "--teacher", "fer-cnn-joint-v1",
+                                       "--data", str(tiny_npz), "--epochs", "1", "--feature-weight", "1",
+                                       "--out", str(tmp_path / "x"), "--device", "cpu"])  # fmt: skip
+    assert result.exit_code == 1 and "stage map" in result.output
+
+
 def test_latent_cache_holds_every_face_view_and_quality(tiny_npz: Path) -> None:
     import torch
 
@@ -148,10 +181,17 @@ def test_latent_cache_holds_every_face_view_and_quality(tiny_npz: Path) -> None:
                         teacher=teacher, progress=False)  # fmt: skip
     assert tuple(cache.latents.shape) == (6, 10, 96, 6, 6)
     assert cache.latents.abs().flatten(2).sum(2).min() > 0  # every slot written
-    features, quality, logits = cache.batch(np.arange(4), np.random.default_rng(0))
+    features, quality, logits, maps = cache.batch(np.arange(4), np.random.default_rng(0))
     assert features.shape == (4, 96, 6, 6) and features.dtype == torch.float32
     assert quality.shape == (4,) and bool(((quality >= 1) & (quality <= 8)).all())
     assert logits.shape == (4, 7) and torch.isfinite(logits).all()
+    assert maps is None  # stage maps only on request
+    with_maps = LatentCache(codec, images, views=2, qualities_per_view=1, device=torch.device("cpu"),
+                            teacher=teacher, progress=False, maps=True)  # fmt: skip
+    assert tuple(with_maps.maps.shape) == (2, 10, 128, 6, 6)
+    assert with_maps.maps.flatten(2).abs().sum(2).min() > 0
+    *_, maps = with_maps.batch(np.arange(3), np.random.default_rng(0))
+    assert maps.shape == (3, 128, 6, 6) and maps.dtype == torch.float32
 
 
 def test_cache_views_refused_for_pixel_classifiers(tmp_path: Path, tiny_npz: Path) -> None:

@@ -12,7 +12,10 @@ Data flow::
       -> global average pool -> dropout -> linear -> 7 logits
 
 ``features()`` returns the pooled vector, used by the feature-matching term of
-the FER-aware codec loss.
+the FER-aware codec loss. ``stage_map()`` returns the input of the last stage
+(after the third pooling: C3×6×6 for a 48×48 face) and ``last_stage()`` the
+layers from there on: a latent head can take over the classifier there
+(:class:`~facecodec.models.latent_classifier.LatentTailNet`).
 """
 
 from __future__ import annotations
@@ -53,6 +56,18 @@ class FerNet(nn.Module):
         if x.shape[-2:] != (INPUT_SIZE, INPUT_SIZE):
             x = F.interpolate(x, size=(INPUT_SIZE, INPUT_SIZE), mode="bilinear", antialias=True, align_corners=False)
         return (x - 0.5) / 0.25
+
+    def _split(self) -> int:
+        # index after the last pooling layer (found, not fixed: inference copies fold BatchNorm away)
+        return max(i for i, m in enumerate(self.body) if isinstance(m, nn.MaxPool2d)) + 1
+
+    def stage_map(self, x: torch.Tensor) -> torch.Tensor:
+        """The feature map entering the last stage (B, 4·width, H/8, W/8)."""
+        return self.body[: self._split()](self._prepare(x))
+
+    def last_stage(self) -> nn.Sequential:
+        """The layers after the last pooling (the modules themselves, renumbered from 0)."""
+        return nn.Sequential(*list(self.body)[self._split() :])
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
         """Pooled penultimate features (B, 8·width)."""

@@ -14,6 +14,13 @@ With ``cache_views`` the latents are computed once, before the first epoch,
 for several augmented views of each face (:mod:`.latent_cache`), and the
 teacher then labels each view's own pixels rather than its decoded image.
 
+Heads that end in the teacher's last stage (``LatentTailNet``) start with that
+stage's weights, and ``feature_weight`` (μ) adds a match between the head's
+stage map ``m`` and the teacher's ``m_t`` on the same view (relative squared
+error, so μ does not depend on the features' scale)::
+
+    L += μ · ‖m − m_t‖² / ‖m_t‖²
+
 Cross-entropy with label smoothing, AdamW, warm-up + cosine schedule, random
 affine jitter and flips. Same checkpoint / resume / report / torchrun
 machinery as the codec trainer (:mod:`.loop`, :mod:`.distributed`).
@@ -71,6 +78,7 @@ class ClassifierTrainConfig:
     init: str | None = None  # weights to start from (name, .safetensors, .pt)
     teacher: str | None = None  # pixel classifier to distil from (latent heads)
     distill_weight: float = 0.5
+    feature_weight: float = 0.0  # latent heads with a stage map: weight of the match to the teacher's map
     cache_views: int = 0  # latent heads: augmented views per face cached in memory (0 = online)
     cache_qualities: int = 4  # qualities per cached view
     seed: int = 0
@@ -92,19 +100,21 @@ class _Inputs:
         return x if self.codec is None else self.codec.latent(x, quality)
 
     def training_batch(
-        self, images: np.ndarray, rng: np.random.Generator, teacher: torch.nn.Module | None
-    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
-        """Augmented inputs (latents at random qualities), the qualities, the teacher's logits on what they show."""
+        self, images: np.ndarray, rng: np.random.Generator, teacher: torch.nn.Module | None, maps: bool = False
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None, torch.Tensor | None]:
+        """Augmented inputs (latents at random qualities), the qualities, the teacher's logits on what they
+        show and (``maps``) the teacher's stage map of the same view's pixels."""
         x = random_affine(to_tensor(images, self.device), rng)
         quality = torch.as_tensor(
             rng.uniform(QUALITY_MIN, QUALITY_MAX, len(images)), dtype=torch.float32, device=self.device
         )
         features = self(x, quality)
-        teacher_logits = None
+        teacher_logits = teacher_maps = None
         if teacher is not None:
             with torch.no_grad():
                 teacher_logits = teacher(self.decoded(features))
-        return features, quality, teacher_logits
+                teacher_maps = teacher.stage_map(x) if maps else None
+        return features, quality, teacher_logits, teacher_maps
 
     def logits(self, model: torch.nn.Module, features: torch.Tensor, quality: torch.Tensor) -> torch.Tensor:
         """``model`` on its inputs: latent heads also get the qualities."""
@@ -145,6 +155,11 @@ class _AtQuality(torch.nn.Module):
         return self.head(self.inputs(x, q), q)
 
 
+def _map_loss(stage_map: torch.Tensor, teacher_map: torch.Tensor) -> torch.Tensor:
+    """Relative squared error of a head's stage map against the teacher's."""
+    return (stage_map - teacher_map).pow(2).mean() / teacher_map.pow(2).mean().clamp_min(1e-12)
+
+
 def _loss(logits, labels, teacher_logits, config: ClassifierTrainConfig) -> torch.Tensor:
     loss = F.cross_entropy(logits, labels, label_smoothing=config.label_smoothing)
     if teacher_logits is None:
@@ -170,11 +185,15 @@ def train_classifier(config: ClassifierTrainConfig, resume: bool = False, json_l
     spec = registry.classifier_spec(config.model)
     inputs = _Inputs(spec, device)
     model = registry.build_architecture(spec).to(device)
-    teacher = None
+    teacher = raw_teacher = None
     if config.teacher:
+        raw_teacher = registry.create_model(registry.classifier_spec(config.teacher).name, device=device)
         # BatchNorm folded, channels-last: same logits, about 1.7x faster
-        teacher = inference_copy(
-            registry.create_model(registry.classifier_spec(config.teacher).name, device=device)
+        teacher = inference_copy(raw_teacher)
+    match_maps = config.feature_weight > 0
+    if match_maps and not (hasattr(model, "stage_map") and teacher is not None and hasattr(teacher, "stage_map")):
+        raise TrainingError(
+            "--feature-weight needs a head with a stage map (LatentTailNet) and a --teacher pixel classifier"
         )
     cache = None
     if config.cache_views:
@@ -182,7 +201,7 @@ def train_classifier(config: ClassifierTrainConfig, resume: bool = False, json_l
             raise TrainingError("--cache-views is for latent heads (a codec's latent), not pixel classifiers")
         cache = LatentCache(
             inputs.codec, train_set.images, config.cache_views, config.cache_qualities, device,
-            teacher, config.seed, progress=world.is_main and not json_lines,
+            teacher, config.seed, progress=world.is_main and not json_lines, maps=match_maps,
         )  # fmt: skip
     optimizer = torch.optim.AdamW(
         model.parameters(), lr=config.lr, weight_decay=config.weight_decay
@@ -196,6 +215,9 @@ def train_classifier(config: ClassifierTrainConfig, resume: bool = False, json_l
         start_epoch, history = state["epoch"] + 1, json.loads(state["history"])
     elif config.init:
         load_initial(model, config.init)
+    elif raw_teacher is not None and hasattr(model, "init_from"):
+        model.init_from(raw_teacher)  # a head ending in the teacher's last stage starts from it
+    del raw_teacher
 
     size = min(config.epoch_size or len(train_set), len(train_set))
     steps_per_epoch = math.ceil(size / config.batch_size)
@@ -215,12 +237,20 @@ def train_classifier(config: ClassifierTrainConfig, resume: bool = False, json_l
                     epoch * steps_per_epoch + i, total, config.lr, 0.01, config.warmup_steps
                 )
             if cache is not None:
-                features, quality, teacher_logits = cache.batch(idx, rng)
+                features, quality, teacher_logits, teacher_maps = cache.batch(idx, rng)
             else:
-                features, quality, teacher_logits = inputs.training_batch(train_set.images[idx], rng, teacher)
+                features, quality, teacher_logits, teacher_maps = inputs.training_batch(
+                    train_set.images[idx], rng, teacher, match_maps
+                )
             y = torch.as_tensor(train_set.labels[idx], device=device)
-            logits = inputs.logits(model, features, quality)
-            loss = _loss(logits, y, teacher_logits, config)
+            if match_maps:
+                stage_map = model.stage_map(features, quality)
+                logits = model.classify_map(stage_map)
+                loss = _loss(logits, y, teacher_logits, config)
+                loss = loss + config.feature_weight * _map_loss(stage_map, teacher_maps)
+            else:
+                logits = inputs.logits(model, features, quality)
+                loss = _loss(logits, y, teacher_logits, config)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             average_gradients(params, world)
