@@ -191,12 +191,13 @@ def _parse_all(datas: Sequence[bytes]) -> tuple[dict[int, container.FfcFile], di
 
 def decoded_groups(
     parsed: dict[int, container.FfcFile], device: str, batch_size: int, synthesize: bool = True
-) -> Iterator[tuple[list[int], registry.ModelSpec, torch.Tensor]]:
+) -> Iterator[tuple[list[int], torch.Tensor, torch.Tensor]]:
     """Entropy-decode parsed files in batches of one model and padded size.
 
-    Yields (keys of ``parsed``, codec spec, tensor): the padded decoded images
-    (B, C, H, W) in [0, 1], or with ``synthesize=False`` the decoded latents
-    ``y_hat`` (B, M, h, w) on the CPU, skipping the synthesis transform.
+    Yields (keys of ``parsed``, the files' qualities (B,), tensor): the padded
+    decoded images (B, C, H, W) in [0, 1], or with ``synthesize=False`` the
+    decoded latents ``y_hat`` (B, M, h, w) on the CPU, skipping the synthesis
+    transform.
     """
 
     from .models.hyperprior import CompressedFace
@@ -218,9 +219,9 @@ def decoded_groups(
         ]
         q = file_qualities([parsed[i] for i in members])
         if synthesize:
-            yield members, spec, net.decompress(faces, q, device=device)
+            yield members, q, net.decompress(faces, q, device=device)
         else:
-            yield members, spec, net.decompress_latent(faces, q)
+            yield members, q, net.decompress_latent(faces, q)
 
 
 def decode_batch(

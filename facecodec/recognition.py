@@ -170,8 +170,7 @@ def classify_batch(
 
     for name, group in latent.items():
         net = _inference_model(name, dev)
-        for members, _, y_hat in api.decoded_groups(group, dev, batch_size, synthesize=False):
-            quality = api.file_qualities([group[i] for i in members])
+        for members, quality, y_hat in api.decoded_groups(group, dev, batch_size, synthesize=False):
             logits = _run(net, y_hat.to(dev), quality.to(dev))
             for i, p in zip(members, _predictions(logits, name, "latent", top_k)):
                 results[i] = p
