@@ -35,6 +35,7 @@ def main() -> None:
     parser.add_argument("--split", default="val")
     parser.add_argument("-n", type=int, default=None, help="first N images (default: all)")
     parser.add_argument("--codec", default="face-fer-v1")
+    parser.add_argument("--head", default=None, help="latent head (default: the codec's latest registered one)")
     parser.add_argument("--qualities", default="1,2,3,4,5,6,7,8")
     parser.add_argument("--batch-size", type=int, default=256)
     parser.add_argument("--threads", type=int, default=torch.get_num_threads())
@@ -45,19 +46,22 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     faces = load_faces(args.data, args.split)
     images, labels = faces.images[: args.n], faces.labels[: args.n]
-    head = registry.latent_classifier_for(args.codec)
-    if head is None:
-        raise SystemExit(f"no latent head registered for {args.codec}")
+    head = registry.get_spec(args.head) if args.head else registry.latent_classifier_for(args.codec)
+    if head is None or head.kind != "latent-classifier" or head.codec != args.codec:
+        raise SystemExit(f"no latent head {args.head or ''} registered for {args.codec}")
+    model = {"latent": head.name, "pixel": None}
     rows = []
     for q in (float(v) for v in args.qualities.split(",")):
         files = [e.data for e in api.encode_batch(list(images), args.codec, q, args.device, args.batch_size)]
         timings, preds = {}, {}
         for domain in ("latent", "pixel"):
-            classify_batch(files[: args.batch_size], domain=domain, device=args.device)  # warm-up
+            classify_batch(files[: args.batch_size], model[domain], domain=domain, device=args.device)  # warm-up
             best = float("inf")
             for _ in range(args.repeats):
                 t0 = time.perf_counter()
-                preds[domain] = classify_batch(files, domain=domain, device=args.device, batch_size=args.batch_size)
+                preds[domain] = classify_batch(
+                    files, model[domain], domain=domain, device=args.device, batch_size=args.batch_size
+                )
                 best = min(best, time.perf_counter() - t0)
             timings[domain] = best
         row = {

@@ -43,19 +43,27 @@ class CdfTable:
         cdfs = [row[:n] for row, n in zip(module._quantized_cdf.tolist(), cdf_length)]
         return cls(cdfs, cdf_length, module._offset.reshape(-1).int().tolist())
 
+    def _subsets(self, indexes: torch.Tensor) -> list[tuple[list[int], list, list, list]]:
+        """Per row of ``indexes`` (B, ...): the CDF rows it uses, ascending, and its
+        indexes renumbered into them (what torch.unique(return_inverse=True) gives
+        row by row; one numpy pass for the whole batch, several times faster)."""
+        flat = indexes.reshape(indexes.shape[0], -1).numpy()
+        present = np.zeros((flat.shape[0], len(self.cdfs)), dtype=bool)
+        present[np.arange(flat.shape[0])[:, None], flat] = True
+        local = np.take_along_axis(np.cumsum(present, axis=1, dtype=np.int32) - 1, flat, axis=1)
+        out = []
+        for row_local, row_present in zip(local.tolist(), present):
+            rows = np.flatnonzero(row_present).tolist()
+            out.append((
+                row_local,
+                [self.cdfs[r] for r in rows],
+                [self.lengths[r] for r in rows],
+                [self.offsets[r] for r in rows],
+            ))  # fmt: skip
+        return out
+
     def _subset(self, indexes: torch.Tensor) -> tuple[list[int], list, list, list]:
-        # the rows used, ascending, and each index renumbered into them (what
-        # torch.unique(return_inverse=True) gives, about 3x faster for small tables)
-        flat = indexes.reshape(-1).numpy()
-        present = np.bincount(flat, minlength=len(self.cdfs)) > 0
-        renumber = np.cumsum(present, dtype=np.int32) - 1
-        rows = np.flatnonzero(present).tolist()
-        return (
-            renumber[flat].tolist(),
-            [self.cdfs[r] for r in rows],
-            [self.lengths[r] for r in rows],
-            [self.offsets[r] for r in rows],
-        )
+        return self._subsets(indexes.reshape(1, -1))[0]
 
     def encode(self, symbols: torch.Tensor, indexes: torch.Tensor) -> bytes:
         """rANS-encode integer ``symbols`` with the CDF row named by each index."""
@@ -67,6 +75,11 @@ class CdfTable:
     def decode(self, stream: bytes, indexes: torch.Tensor) -> torch.Tensor:
         """Decode symbols shaped like ``indexes``; garbage in gives garbage, never a crash."""
         return self._decode(stream, indexes.shape, self._subset(indexes))
+
+    def decode_batch(self, streams: list[bytes], indexes: torch.Tensor) -> torch.Tensor:
+        """Decode ``streams[i]`` with ``indexes[i]``: (len(streams), *indexes.shape[1:])."""
+        subsets = self._subsets(indexes)
+        return torch.stack([self._decode(s, indexes.shape[1:], sub) for s, sub in zip(streams, subsets)])
 
     def decode_shared(self, streams: list[bytes], indexes: torch.Tensor) -> torch.Tensor:
         """Decode streams that all use ``indexes`` (a hyper-latent's): (len(streams), *indexes.shape)."""

@@ -246,9 +246,7 @@ class FaceHyperprior(CompressionModel):
         z_symbols = z_table.decode_shared([f.z_stream for f in faces], z_indexes)
         scales, means = exact_h_s(z_symbols.float() + medians)
         y_indexes = self._y_indexes(scales)
-        y_symbols = torch.stack(
-            [y_table.decode(f.y_stream, y_indexes[i]) for i, f in enumerate(faces)]
-        )
+        y_symbols = y_table.decode_batch([f.y_stream for f in faces], y_indexes)
         return y_symbols, means
 
     @torch.no_grad()
