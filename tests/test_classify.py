@@ -51,6 +51,33 @@ def test_pixel_domain_matches_the_classifier(faces, random_model) -> None:
         assert p == pytest.approx(float(expected[FER_CLASSES.index(label)]), abs=1e-5)
 
 
+def test_mirror_averages_the_face_and_its_mirror_image() -> None:
+    from facecodec.recognition import _run, _run_mirrored
+
+    torch.manual_seed(0)
+    net = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(48 * 48, 7)).eval()
+    x = torch.rand(3, 1, 48, 48)
+    expected = (net(x).softmax(1) + net(x.flip(-1)).softmax(1)) / 2
+    torch.testing.assert_close(_run_mirrored(net, x), expected.detach())
+    assert not torch.allclose(_run(net, x), expected, atol=1e-3)  # mirroring changes this net's answer
+
+
+def test_mirror_reaches_classify(faces) -> None:
+    face = faces["b"]
+    both = classify(face, device="cpu", top_k=7, mirror=True)
+    plain = dict(classify(face, device="cpu", top_k=7).top)
+    mirrored = dict(classify(np.ascontiguousarray(face[:, ::-1]), device="cpu", top_k=7).top)
+    for label, p in both.top:
+        assert p == pytest.approx((plain[label] + mirrored[label]) / 2, abs=1e-7)
+
+
+def test_mirror_is_refused_in_the_latent_domain(faces) -> None:
+    ffc = api.encode(faces["a"], model="face-fer-v1", quality=3, device="cpu")
+    with pytest.raises(FacecodecError, match="pixel domain"):
+        classify_batch([ffc], domain="latent", mirror=True, device="cpu")
+    assert classify_batch([ffc], domain="pixel", mirror=True, device="cpu")[0].domain == "pixel"
+
+
 def test_latent_domain_matches_the_head(faces, random_model) -> None:
     """Latent predictions are the head applied to the entropy-decoded latent of the file."""
     data = api.encode(faces["a"], model="face-fer-v1", quality=5, device="cpu")
@@ -190,3 +217,10 @@ def test_inference_copy_follows_reloaded_weights() -> None:
     assert _inference_model("fer-cnn-v1", "cpu") is first
     api.load_model.cache_clear()  # as when FACECODEC_WEIGHTS changes
     assert _inference_model("fer-cnn-v1", "cpu") is not first
+
+
+def test_cli_mirror(mixed_dir: Path) -> None:
+    ok = run("classify", mixed_dir / "a.png", "--mirror", "--json", "--device", "cpu")
+    assert ok.exit_code == 0 and json.loads(ok.stdout.splitlines()[0])["domain"] == "pixel"
+    refused = run("classify", mixed_dir / "a.png", "--mirror", "--domain", "latent", "--device", "cpu")
+    assert_one_line_error(refused, "pixel domain")
