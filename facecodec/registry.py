@@ -131,6 +131,10 @@ _BY_NAME = {s.name: s for s in _SPECS}
 _BY_ID = {s.model_id: s for s in _SPECS}
 DEFAULT_CODEC = "face-fer-v1"  # the FER-optimised codec
 DEFAULT_CLASSIFIER = "fer-cnn-joint-v1"
+#: the latent head ``classify`` uses for a codec's files when none is named
+#: (otherwise the latest registered one): fer-latent-v3 is the fast one (≥ 3×
+#: decode-then-classify); fer-latent-v5 is more accurate and about 10 % slower
+DEFAULT_LATENT_HEADS = {"face-fer-v1": "fer-latent-v3"}
 
 
 def model_names(kind: str | None = None, *, retired: bool = False) -> list[str]:
@@ -177,9 +181,10 @@ def classifier_spec(name: str) -> ModelSpec:
 
 
 def latent_classifier_for(codec: str) -> ModelSpec | None:
-    """The latest latent-domain head registered for ``codec``, if any."""
+    """The default latent-domain head for ``codec`` (:data:`DEFAULT_LATENT_HEADS`, else the latest registered), if any."""
     heads = [s for s in _SPECS if s.kind == "latent-classifier" and s.codec == codec and not s.retired]
-    return heads[-1] if heads else None
+    chosen = [s for s in heads if s.name == DEFAULT_LATENT_HEADS.get(codec)]
+    return (chosen or heads[-1:] or [None])[0]
 
 
 def spec_for_id(model_id: int) -> ModelSpec:

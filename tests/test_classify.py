@@ -78,17 +78,20 @@ def test_mirror_is_refused_in_the_latent_domain(faces) -> None:
     assert classify_batch([ffc], domain="pixel", mirror=True, device="cpu")[0].domain == "pixel"
 
 
-def test_latent_domain_matches_the_head(faces, random_model) -> None:
-    """Latent predictions are the head applied to the entropy-decoded latent of the file."""
+@pytest.mark.parametrize("name", [None, *(n for n in registry.model_names("latent-classifier")
+                                           if registry.get_spec(n).codec == "face-fer-v1")])  # fmt: skip
+def test_latent_domain_matches_the_head(faces, random_model, name) -> None:
+    """Latent predictions are the head (the default one, or the one named) applied to the
+    entropy-decoded latent of the file."""
     data = api.encode(faces["a"], model="face-fer-v1", quality=5, device="cpu")
     f = api.parse(data)
-    codec = api.load_model("face-fer-v1", "cpu")
     (_members, _, y_hat), = api.decoded_groups({0: f}, "cpu", 8, synthesize=False)
-    head = random_model(registry.latent_classifier_for("face-fer-v1").name).eval()
+    head_name = name or registry.latent_classifier_for("face-fer-v1").name
+    head = random_model(head_name).eval()
     with torch.no_grad():
         expected = head(y_hat, torch.tensor([5.0])).softmax(1)[0]
-    got = classify(data, device="cpu", top_k=7)
-    assert got.domain == "latent" and codec is not None
+    got = classify(data, model=name, device="cpu", top_k=7)
+    assert got.domain == "latent" and got.model == head_name
     for label, p in got.top:
         assert p == pytest.approx(float(expected[FER_CLASSES.index(label)]), abs=1e-5)
 

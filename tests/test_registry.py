@@ -139,3 +139,14 @@ def test_retired_model_is_reserved_trainable_but_not_loadable() -> None:
         head = registry.get_spec(name)
         if head.codec:
             assert registry.latent_classifier_for(head.codec).name != name
+
+
+def test_default_latent_heads_name_registered_heads_of_their_codec() -> None:
+    for codec, head in registry.DEFAULT_LATENT_HEADS.items():
+        spec = registry.get_spec(head)
+        assert spec.kind == "latent-classifier" and spec.codec == codec and not spec.retired
+        assert registry.latent_classifier_for(codec) is spec
+    # other registered heads of the same codec stay selectable by name
+    others = [n for n in registry.model_names("latent-classifier")
+              if registry.get_spec(n).codec == "face-fer-v1" and n != registry.DEFAULT_LATENT_HEADS["face-fer-v1"]]  # fmt: skip
+    assert others and all(registry.classifier_spec(n).kind == "latent-classifier" for n in others)
