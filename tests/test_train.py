@@ -161,8 +161,9 @@ def test_tail_head_starts_from_the_teachers_last_stage(tmp_path: Path, tiny_npz:
     assert torch.equal(state["head.weight"], teacher.head.weight)
 
 
-def test_feature_weight_needs_a_head_with_a_stage_map(tmp_path: Path, tiny_npz: Path) -> None:
-    result = CliRunner().invoke(main, ["train", "classifier", "--model", "fer-latent-v3", "--teacher", "fer-cnn-joint-v1",
+@pytest.mark.parametrize("model", ["fer-latent-v3", "fer-cnn-v1"])  # no adapter: a latent head, a pixel classifier
+def test_feature_weight_needs_a_head_with_a_stage_map(tmp_path: Path, tiny_npz: Path, model: str) -> None:
+    result = CliRunner().invoke(main, ["train", "classifier", "--model", model, "--teacher", "fer-cnn-joint-v1",
                                        "--data", str(tiny_npz), "--epochs", "1", "--feature-weight", "1",
                                        "--out", str(tmp_path / "x"), "--device", "cpu"])  # fmt: skip
     assert result.exit_code == 1 and "stage map" in result.output

@@ -191,7 +191,7 @@ def train_classifier(config: ClassifierTrainConfig, resume: bool = False, json_l
         # BatchNorm folded, channels-last: same logits, about 1.7x faster
         teacher = inference_copy(raw_teacher)
     match_maps = config.feature_weight > 0
-    if match_maps and not (hasattr(model, "stage_map") and teacher is not None and hasattr(teacher, "stage_map")):
+    if match_maps and not (hasattr(model, "classify_map") and teacher is not None and hasattr(teacher, "stage_map")):
         raise TrainingError(
             "--feature-weight needs a head with a stage map (LatentTailNet) and a --teacher pixel classifier"
         )
