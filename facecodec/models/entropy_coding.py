@@ -72,12 +72,10 @@ class CdfTable:
             symbols.reshape(-1).int().tolist(), local, cdfs, lengths, offsets
         )
 
-    def decode(self, stream: bytes, indexes: torch.Tensor) -> torch.Tensor:
-        """Decode symbols shaped like ``indexes``; garbage in gives garbage, never a crash."""
-        return self._decode(stream, indexes.shape, self._subset(indexes))
-
     def decode_batch(self, streams: list[bytes], indexes: torch.Tensor) -> torch.Tensor:
-        """Decode ``streams[i]`` with ``indexes[i]``: (len(streams), *indexes.shape[1:])."""
+        """Decode ``streams[i]`` with ``indexes[i]``: (len(streams), *indexes.shape[1:]).
+
+        Garbage in gives garbage, never a crash."""
         subsets = self._subsets(indexes)
         return torch.stack([self._decode(s, indexes.shape[1:], sub) for s, sub in zip(streams, subsets)])
 
