@@ -223,12 +223,14 @@ def create_model(
 
 def list_models() -> list[dict[str, Any]]:
     """One record per model: name, id, kind, channels, parameters, weights and measured figures."""
-    from .weights import manifest_entry
+    from .weights import read_manifest
 
+    manifest = read_manifest()  # once, not once per model
+    shipped, retired = manifest.get("models", {}), manifest.get("retired", {})
     records = []
     for spec in _SPECS:
-        entry = manifest_entry(spec.name) or {}
-        past = (manifest_entry(spec.name, retired=True) or {}) if spec.retired else {}
+        entry = shipped.get(spec.name) or {}
+        past = (retired.get(spec.name) or {}) if spec.retired else {}
         records.append(
             {
                 "name": spec.name,

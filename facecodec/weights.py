@@ -47,9 +47,9 @@ def read_manifest(directory: Path | None = None) -> dict[str, Any]:
         raise WeightsError(f"cannot read weights manifest {path}: {exc}") from None
 
 
-def manifest_entry(name: str, *, retired: bool = False) -> dict[str, Any] | None:
-    """The manifest record of model ``name`` (with ``retired``: of a retired one), or None."""
-    return read_manifest().get("retired" if retired else "models", {}).get(name)
+def manifest_entry(name: str) -> dict[str, Any] | None:
+    """The manifest record of model ``name``, or None."""
+    return read_manifest().get("models", {}).get(name)
 
 
 def sha256_file(path: Path) -> str:
