@@ -36,6 +36,8 @@ def main() -> None:
     parser.add_argument("-n", type=int, default=None, help="first N images (default: all)")
     parser.add_argument("--codec", default="face-fer-v1")
     parser.add_argument("--head", default=None, help="latent head (default: the codec's latest registered one)")
+    parser.add_argument("--pixel-classifier", default=registry.DEFAULT_CLASSIFIER,
+                        help="classifier of the decode-then-classify path (default: the registry's default)")
     parser.add_argument("--qualities", default="1,2,3,4,5,6,7,8")
     parser.add_argument("--batch-size", type=int, default=256)
     parser.add_argument("--threads", type=int, default=torch.get_num_threads())
@@ -49,7 +51,7 @@ def main() -> None:
     head = registry.get_spec(args.head) if args.head else registry.latent_classifier_for(args.codec)
     if head is None or head.kind != "latent-classifier" or head.codec != args.codec:
         raise SystemExit(f"no latent head {args.head or ''} registered for {args.codec}")
-    model = {"latent": head.name, "pixel": None}
+    model = {"latent": head.name, "pixel": args.pixel_classifier}
     rows = []
     for q in (float(v) for v in args.qualities.split(",")):
         files = [e.data for e in api.encode_batch(list(images), args.codec, q, args.device, args.batch_size)]
@@ -78,7 +80,7 @@ def main() -> None:
         rows.append(row)
         print(json.dumps(row), flush=True)
     summary = {
-        "codec": args.codec, "head": head.name, "pixel_classifier": registry.DEFAULT_CLASSIFIER,
+        "codec": args.codec, "head": head.name, "pixel_classifier": args.pixel_classifier,
         "data": f"{args.data} split={args.split}", "images": len(images), "threads": args.threads,
         "device": args.device, "batch_size": args.batch_size, "points": rows,
         "max_gap_points": max(r["gap_points"] for r in rows),

@@ -12,6 +12,7 @@ import click
 
 from . import __version__
 from .errors import FacecodecError
+from .registry import DEFAULT_CODEC  # the registry imports no torch
 
 
 class _Group(click.Group):
@@ -63,7 +64,7 @@ _IO_PATH = click.Path(allow_dash=True)
 @main.command()
 @click.argument("inputs", nargs=-1, required=True, type=_IO_PATH)
 @click.option("-o", "--output", type=_IO_PATH, help="Output file, directory (many inputs), or - for stdout.")
-@click.option("--model", "-m", default=None, shell_complete=_complete_models, help="Codec name (see 'facecodec models'). [default: face-fer-v1]")
+@click.option("--model", "-m", default=None, shell_complete=_complete_models, help=f"Codec name (see 'facecodec models'). [default: {DEFAULT_CODEC}]")
 @click.option("--quality", "-q", default=None, type=float, help="1 (smallest) .. 8 (best); any value between, in steps of 1/16.  [default: 4]")
 @click.option("--max-bytes", default=None, type=click.IntRange(1), help="Instead of --quality: the best quality whose whole file fits in N bytes, per image.")
 @click.option("--target-bpp", default=None, type=click.FloatRange(0, min_open=True), help="Instead of --quality: the best quality whose whole file is at most X bits per pixel, per image.")
@@ -83,7 +84,6 @@ def encode(inputs, output, model, quality, max_bytes, target_bpp, device, batch_
       cat face.png | facecodec encode - -o - > face.ffc
     """
     from .batchio import run_encode
-    from .registry import DEFAULT_CODEC
 
     if sum(x is not None for x in (quality, max_bytes, target_bpp)) > 1:
         raise click.UsageError("give one of --quality, --max-bytes and --target-bpp")

@@ -66,6 +66,15 @@ _SPECS: tuple[ModelSpec, ...] = (
         "(rate + distortion + expression cross-entropy): the FER-optimised codec",
     ),
     ModelSpec(
+        name="face-fer-v2",
+        model_id=3,
+        kind="codec",
+        architecture="guided:GuidedFaceHyperprior",
+        kwargs={"in_channels": 1, "N": 64, "M": 96, "levels": 8, "guide_width": 32},
+        description="face-fer-v1 whose encoder also sees fer-cnn-joint-v1's first three stages "
+        "(frozen, projected into the latent), trained jointly: decoding unchanged",
+    ),
+    ModelSpec(
         name="fer-cnn-v1",
         model_id=101,
         kind="classifier",
@@ -82,6 +91,15 @@ _SPECS: tuple[ModelSpec, ...] = (
         kwargs={"in_channels": 1, "width": 32},
         description="fer-cnn-v1 trained further together with face-fer-v1, on decoded and "
         "original faces: accurate on both",
+    ),
+    ModelSpec(
+        name="fer-cnn-joint-v2",
+        model_id=103,
+        kind="classifier",
+        architecture="classifier:FerNet",
+        kwargs={"in_channels": 1, "width": 32},
+        description="fer-cnn-joint-v1 trained further together with face-fer-v2, on decoded and "
+        "original faces",
     ),
     ModelSpec(
         name="fer-latent-v1",
@@ -124,6 +142,16 @@ _SPECS: tuple[ModelSpec, ...] = (
         description="adapter from face-fer-v1's latent to fer-cnn-joint-v1's third-stage features, "
         "then that classifier's last stage (no pixel synthesis, no full-resolution layers)",
         codec="face-fer-v1",
+    ),
+    ModelSpec(
+        name="fer-latent-v7",
+        model_id=207,
+        kind="latent-classifier",
+        architecture="latent_classifier:LatentTailNet",
+        kwargs={"latent_channels": 96, "width": 128, "blocks": 0, "stage_channels": 128, "out_channels": 256},
+        description="face-fer-v2's latent (which carries a projection of the classifier's third-stage map) "
+        "through a 1×1 adapter to that map, then fer-cnn-joint-v2's last stage (no pixel synthesis)",
+        codec="face-fer-v2",
     ),
 )
 

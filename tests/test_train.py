@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 from click.testing import CliRunner
 
 from facecodec import api
@@ -273,3 +274,33 @@ def test_quality_power_skews_draws_towards_low_qualities() -> None:
     assert abs(np.mean(uniform <= 3) - 2 / 7) < 0.02
     assert abs(np.mean(low <= 3) - (2 / 7) ** 0.5) < 0.02  # P(u^2 <= 2/7)
     assert np.all(_draw_qualities(np.random.default_rng(1), (3.0, 3.0), 2.0, 10) == 3.0)
+
+
+def _task_term(agreement: float, joint: bool):
+    from facecodec.models.classifier import FerNet
+    from facecodec.train.task_loss import TaskTerm, TaskWeights
+
+    torch.manual_seed(0)
+    classifier = FerNet(1, width=4).eval()
+    with torch.no_grad():  # an untrained head reads every face alike: make it opinionated
+        classifier.head.weight.normal_(0, 50.0)
+    return TaskTerm(classifier, TaskWeights(task=0.0, agreement=agreement), joint=joint)
+
+
+@pytest.mark.parametrize("joint", [False, True])
+def test_agreement_term_is_zero_when_decoded_equals_original_and_positive_otherwise(joint: bool) -> None:
+    term = _task_term(1.0, joint)
+    term.classifier.eval()  # no dropout or batch statistics: the same face reads the same
+    x = torch.rand(6, 1, 48, 48)
+    labels = torch.zeros(6, dtype=torch.long)
+    same = term(x, x.clone(), labels, torch.tensor(1.0))
+    assert float(same["codec"].detach()) == pytest.approx(0.0, abs=1e-6)
+    assert float(same["agree"]) == 1.0
+    other = term(x, 1 - x, labels, torch.tensor(1.0))
+    assert float(other["codec"].detach()) > 1e-4
+
+
+def test_agreement_term_off_by_default_reports_no_agreement() -> None:
+    term = _task_term(0.0, joint=False)
+    out = term(torch.rand(2, 1, 48, 48), torch.rand(2, 1, 48, 48), torch.zeros(2, dtype=torch.long), torch.tensor(1.0))
+    assert "agree" not in out and float(out["codec"]) == 0.0

@@ -24,6 +24,7 @@ bit-exact function of the ``z`` symbols (see :mod:`.exact_hyper`).
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
@@ -103,6 +104,10 @@ class FaceHyperprior(CompressionModel):
         self._exact_h_s: ExactHyperSynthesis | None = None
         self._tables: tuple[CdfTable, CdfTable] | None = None
 
+    def analysis(self, x: torch.Tensor) -> torch.Tensor:
+        """The analysis transform ``y = g_a(x)`` (before the gain)."""
+        return self.g_a(x)
+
     # -- gains ---------------------------------------------------------------
     def gains(self, quality: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Per-sample (gain, inverse gain), shape (B, M, 1, 1), for qualities (B,).
@@ -130,7 +135,7 @@ class FaceHyperprior(CompressionModel):
         likelihoods of ``y`` and ``z`` for the rate term.
         """
         gain, inv_gain = self.gains(quality)
-        y = self.g_a(x).float() * gain
+        y = self.analysis(x).float() * gain
         z = self.h_a(y).float()
         # the entropy models always run in float32, also under autocast (mixed precision)
         with torch.autocast(x.device.type, enabled=False):
@@ -158,11 +163,11 @@ class FaceHyperprior(CompressionModel):
         exact integer path of :meth:`compress`), so it may differ from the
         decoded latent by a rare rounding flip.
         """
-        return self.quantized_latent(self.g_a(x), quality)
+        return self.quantized_latent(self.analysis(x), quality)
 
     @torch.no_grad()
     def quantized_latent(self, y: torch.Tensor, quality: torch.Tensor) -> torch.Tensor:
-        """:meth:`latent` from the analysis output ``y = g_a(x)``: one ``g_a`` serves many qualities."""
+        """:meth:`latent` from the analysis output ``y = analysis(x)``: one analysis serves many qualities."""
         gain, inv_gain = self.gains(quality)
         y = y * gain
         z = self.h_a(y)
@@ -208,7 +213,7 @@ class FaceHyperprior(CompressionModel):
         """Encode a padded batch (B, C, H, W) in [0, 1], H and W multiples of 16."""
         exact_h_s, z_table, y_table = self._prepared()
         gain, _ = self.gains(quality.to(x.device, x.dtype))
-        y = _chunked(self.g_a, x) * gain
+        y = _chunked(self.analysis, x) * gain
         z = _chunked(self.h_a, y).cpu()
         y = y.cpu()
         medians = self.entropy_bottleneck._get_medians().detach().cpu().view(1, -1, 1, 1)
@@ -270,7 +275,7 @@ class FaceHyperprior(CompressionModel):
         return _chunked(self.g_s, y_hat).clamp_(0, 1)
 
 
-def _chunked(fn: nn.Module, x: torch.Tensor) -> torch.Tensor:
+def _chunked(fn: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor) -> torch.Tensor:
     """``fn`` over zero-padded chunks of exactly ``CHUNK`` samples (see ``CHUNK``)."""
     n = x.shape[0]
     pad = (-n) % CHUNK

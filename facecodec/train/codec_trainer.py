@@ -68,6 +68,8 @@ class CodecTrainConfig:
     quality_range: tuple[float, float] = (QUALITY_MIN, QUALITY_MAX)  # qualities drawn in training
     quality_power: float = 1.0  # q = lo + (hi - lo) * u**power: > 1 favours low qualities
     init: str | None = None  # codec weights to start from (name, .safetensors, .pt)
+    guide_init: str | None = None  # guided codecs: the classifier whose trunk guides the encoder
+    guide_lr_scale: float = 1.0  # guided codecs: learning-rate multiplier of the guide projection
     classifier: str | None = None  # classifier architecture: enables the task term
     classifier_init: str | None = None  # its weights (default: its own shipped weights)
     joint: bool = False
@@ -75,6 +77,7 @@ class CodecTrainConfig:
     task_weight: float = 0.1
     feature_weight: float = 0.0
     original_weight: float = 1.0
+    agreement_weight: float = 0.0
     task_balance: float | None = None
     amp: bool = False  # bfloat16 autocast for the transforms (CUDA)
     seed: int = 0
@@ -133,12 +136,31 @@ def _build(
     model = registry.build_architecture(registry.codec_spec(config.model))
     if config.init:
         load_initial(model, config.init)
+    if config.guide_init:
+        if not hasattr(model, "init_guide"):
+            raise TrainingError(f"{config.model} has no encoder guide; --guide-init is for guided codecs")
+        guide = registry.build_architecture(registry.get_spec(config.classifier or registry.DEFAULT_CLASSIFIER))
+        load_initial(guide, config.guide_init, key="classifier")
+        model.init_guide(guide)
     classifier = None
     if config.classifier:
         spec = registry.get_spec(config.classifier)
         classifier = registry.build_architecture(spec)
         load_initial(classifier, config.classifier_init or config.classifier, key="classifier")
     return model.to(device), classifier.to(device) if classifier is not None else None
+
+
+def _param_groups(model: torch.nn.Module, guide_lr_scale: float) -> list[dict]:
+    """The codec's trainable weights; a guided codec's projection learns ``guide_lr_scale`` × faster
+    (it starts at zero and must grow large enough to survive quantisation at low qualities)."""
+    plain, guide = [], []
+    for name, p in model.named_parameters():
+        if p.requires_grad and not name.endswith(".quantiles"):
+            (guide if name.startswith("guide_proj.") else plain).append(p)
+    groups = [{"params": plain, "lr_scale": 1.0}]
+    if guide:
+        groups.append({"params": guide, "lr_scale": guide_lr_scale})
+    return groups
 
 
 def _draw_qualities(rng: np.random.Generator, span: tuple[float, float], power: float, n: int) -> np.ndarray:
@@ -164,17 +186,20 @@ def train_codec(config: CodecTrainConfig, resume: bool = False, json_lines: bool
 
     resuming = resume and ckpt_path.exists()
     model, classifier = _build(
-        replace(config, init=None, classifier_init=None) if resuming else config, device
+        replace(config, init=None, classifier_init=None, guide_init=None) if resuming else config, device
     )
     aux_params = [p for n, p in model.named_parameters() if n.endswith(".quantiles")]
-    main_params = [p for n, p in model.named_parameters() if not n.endswith(".quantiles")]
-    optimizer = torch.optim.Adam(main_params, lr=config.lr)
+    main_params = [
+        p for n, p in model.named_parameters() if not n.endswith(".quantiles") and p.requires_grad
+    ]  # a guided codec's classifier trunk is frozen
+    optimizer = torch.optim.Adam(_param_groups(model, config.guide_lr_scale), lr=config.lr)
     aux_optimizer = torch.optim.Adam(aux_params, lr=1e-3)
     task, cls_optimizer, cls_params = None, None, []
     if classifier is not None:
         weights = TaskWeights(
-            config.task_weight, config.feature_weight, config.original_weight, config.task_balance
-        )
+            config.task_weight, config.feature_weight, config.original_weight,
+            config.agreement_weight, config.task_balance,
+        )  # fmt: skip
         task = TaskTerm(classifier, weights, joint=config.joint)
         if config.joint:
             classifier.train()
@@ -201,6 +226,10 @@ def train_codec(config: CodecTrainConfig, resume: bool = False, json_lines: bool
         if changed:  # recorded so that exported weights say how they were really trained
             resumes.append({"from_epoch": start_epoch, "changed": changed})
 
+    if getattr(model, "guide_loaded", True) is False:
+        raise TrainingError(
+            f"{config.model} needs --guide-init: the trained classifier whose first stages guide its encoder"
+        )
     size = min(config.epoch_size or len(train_set), len(train_set))
     steps_per_epoch = math.ceil(size / config.batch_size)
     total_steps = steps_per_epoch * config.epochs
@@ -219,7 +248,7 @@ def train_codec(config: CodecTrainConfig, resume: bool = False, json_lines: bool
             step = epoch * steps_per_epoch + i
             lr_factor = cosine_lr(step, total_steps, 1.0, config.lr_min_ratio, config.warmup_steps)
             for group in optimizer.param_groups:
-                group["lr"] = config.lr * lr_factor
+                group["lr"] = config.lr * lr_factor * group.get("lr_scale", 1.0)
             if cls_optimizer is not None:
                 for group in cls_optimizer.param_groups:
                     group["lr"] = config.classifier_lr * lr_factor
@@ -242,7 +271,7 @@ def train_codec(config: CodecTrainConfig, resume: bool = False, json_lines: bool
                     extra = task(x, out["x_hat"].clamp(0, 1), labels, terms["loss"].detach())
                 loss = loss + extra["codec"]
                 logs.update(
-                    {k: float(extra[k]) for k in ("ce_hat", "acc_hat", "acc_orig") if k in extra}
+                    {k: float(extra[k]) for k in ("ce_hat", "acc_hat", "acc_orig", "agree") if k in extra}
                 )
                 if task.weights.balance is not None:
                     logs["task_scale"] = task.scale

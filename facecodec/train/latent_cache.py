@@ -63,7 +63,7 @@ class LatentCache:
             for v in range(views):
                 for idx in steps:
                     x = random_affine(to_tensor(images[idx], device), rng)
-                    y = codec.g_a(x)
+                    y = codec.analysis(x)
                     for p in range(qualities_per_view):
                         q = rng.uniform(QUALITY_MIN, QUALITY_MAX, len(idx))
                         y_hat = codec.quantized_latent(y, torch.as_tensor(q, dtype=torch.float32, device=device))

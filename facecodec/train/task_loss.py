@@ -3,11 +3,15 @@
 After Li et al., "Expression-preserving face compression" (ICIP 2025,
 arXiv 2509.17262): the codec loss ``R + λ·D`` gains a classification term,
 
-    L_codec = R + λ(q)·255²·MSE + s·(γ·CE(f(x̂), label) + φ·‖φ_f(x̂) − φ_f(x)‖²)
+    L_codec = R + λ(q)·255²·MSE + s·(γ·CE(f(x̂), label) + φ·‖φ_f(x̂) − φ_f(x)‖²
+                                      + κ·KL(f(x) ‖ f(x̂)))
 
 where ``f`` is a FER classifier, ``φ_f`` its pooled features (normalised to
 unit length, the original's features as a fixed target), ``γ`` the task weight
-and ``φ`` the feature weight. ``s`` is 1, or with an adaptive balance ``r`` it
+and ``φ`` the feature weight. ``κ`` (agreement) asks the decoded face to be
+read as the original is (the classifier's distribution on ``x``, detached, as
+the target): a codec cannot make a classifier more right than it is on the
+original, but it can keep it from changing its mind. ``s`` is 1, or with an adaptive balance ``r`` it
 is re-estimated every step so that the task part stays ``r`` times the
 rate-distortion part (exponential moving averages of both, momentum 0.98):
 the CE term falls quickly as the classifier adapts and the balance keeps it
@@ -42,6 +46,7 @@ class TaskWeights:
     task: float = 0.1  # γ, in bpp per nat of cross-entropy
     feature: float = 0.0  # φ
     original: float = 1.0  # w_o, joint mode only
+    agreement: float = 0.0  # κ: KL from the prediction on the original to that on the decoded face
     balance: float | None = None  # r: adaptive task/RD ratio, None = fixed weights
     label_smoothing: float = 0.1
 
@@ -73,14 +78,22 @@ class TaskTerm:
         else:
             feat_hat = self.classifier.features(x_hat)
             logits_hat = self.classifier.head(feat_hat)
-            with torch.no_grad():
-                feat_orig = self.classifier.features(x) if w.feature else None
             logits_orig = None
+            with torch.no_grad():
+                feat_orig = self.classifier.features(x) if (w.feature or w.agreement) else None
+                if w.agreement:
+                    logits_orig = self.classifier.head(feat_orig)
         ce_hat = F.cross_entropy(logits_hat, labels, label_smoothing=w.label_smoothing)
         task = w.task * ce_hat
         if w.feature:
             target = F.normalize(feat_orig.detach(), dim=1)
             task = task + w.feature * (F.normalize(feat_hat, dim=1) - target).pow(2).sum(1).mean()
+        if w.agreement:
+            target = F.softmax(logits_orig.detach().float(), dim=1)
+            agree = F.kl_div(
+                F.log_softmax(logits_hat.float(), dim=1), target, reduction="batchmean"
+            )
+            task = task + w.agreement * agree
         if w.balance is not None:
             self._update_scale(float(rd_loss), float(task.detach()))
         out = {
@@ -88,6 +101,8 @@ class TaskTerm:
             "ce_hat": ce_hat.detach(),
             "acc_hat": (logits_hat.argmax(1) == labels).float().mean(),
         }
+        if logits_orig is not None:
+            out["agree"] = (logits_hat.argmax(1) == logits_orig.argmax(1)).float().mean()
         if self.joint:
             ce_orig = F.cross_entropy(logits_orig, labels, label_smoothing=w.label_smoothing)
             out["classifier"] = ce_hat + w.original * ce_orig
