@@ -144,8 +144,10 @@ def classify_batch(
 ) -> list[Prediction | FacecodecError]:
     """Classify many faces; a bad item gives its :class:`FacecodecError` in its slot.
 
-    ``model`` is a pixel classifier (default ``fer-cnn-joint-v1``) or a latent
-    head (then ``.ffc`` inputs use the latent domain). ``domain`` is ``auto``,
+    ``model`` is a pixel classifier or a latent head (then ``.ffc`` inputs use
+    the latent domain). Without one, images go to the default classifier and
+    ``.ffc`` files decoded to pixels to the classifier trained with their codec
+    (:func:`registry.pixel_classifier_for`). ``domain`` is ``auto``,
     ``latent`` or ``pixel``; ``mirror`` averages pixel-domain predictions over
     the face and its mirror image (see the module docstring).
     """
@@ -191,11 +193,14 @@ def classify_batch(
                 results[i] = p
 
     faces: dict[int, np.ndarray] = {}
+    reader: dict[int, str] = {}  # the pixel classifier for each face
     for members, _, x_hat in api.decoded_groups(pixel_ffc, dev, batch_size):
         for i, img in zip(members, x_hat):
             f = parsed[i]
             pixels = (img[:, : f.height, : f.width] * 255).round().byte().permute(1, 2, 0).cpu().numpy()
             faces[i] = _to_face_array(pixels)
+            if model is None:  # the classifier trained with the codec that made the file
+                reader[i] = registry.pixel_classifier_for(registry.spec_for_id(f.model_id).name)
     for i, item in enumerate(items):
         if i in ffc:
             continue
@@ -206,10 +211,10 @@ def classify_batch(
             faces[i] = _to_face_array(item)
         except FacecodecError as exc:
             results[i] = exc
-    if faces:
-        name = _pixel_model(model)
+    default = _pixel_model(model)
+    for name in sorted({reader.get(i, default) for i in faces}):
         net = _inference_model(name, dev)
-        order = sorted(faces)
+        order = sorted(i for i in faces if reader.get(i, default) == name)
         for start in range(0, len(order), batch_size):
             chunk = order[start : start + batch_size]
             x = torch.from_numpy(np.stack([faces[i] for i in chunk]))[:, None].float().div_(255)

@@ -163,6 +163,9 @@ DEFAULT_CLASSIFIER = "fer-cnn-joint-v1"
 #: (otherwise the latest registered one): fer-latent-v3 is the fast one (≥ 3×
 #: decode-then-classify); fer-latent-v5 is more accurate and about 10 % slower
 DEFAULT_LATENT_HEADS = {"face-fer-v1": "fer-latent-v3"}
+#: the pixel classifier for a codec's decoded files when none is named (else
+#: DEFAULT_CLASSIFIER): the one trained jointly with that codec
+CODEC_CLASSIFIERS = {"face-fer-v2": "fer-cnn-joint-v2"}
 
 
 def model_names(kind: str | None = None, *, retired: bool = False) -> list[str]:
@@ -213,6 +216,11 @@ def latent_classifier_for(codec: str) -> ModelSpec | None:
     heads = [s for s in _SPECS if s.kind == "latent-classifier" and s.codec == codec and not s.retired]
     chosen = [s for s in heads if s.name == DEFAULT_LATENT_HEADS.get(codec)]
     return (chosen or heads[-1:] or [None])[0]
+
+
+def pixel_classifier_for(codec: str) -> str:
+    """The pixel classifier for faces decoded from ``codec``'s files (:data:`CODEC_CLASSIFIERS`)."""
+    return CODEC_CLASSIFIERS.get(codec, DEFAULT_CLASSIFIER)
 
 
 def spec_for_id(model_id: int) -> ModelSpec:

@@ -227,3 +227,20 @@ def test_cli_mirror(mixed_dir: Path) -> None:
     assert ok.exit_code == 0 and json.loads(ok.stdout.splitlines()[0])["domain"] == "pixel"
     refused = run("classify", mixed_dir / "a.png", "--mirror", "--domain", "latent", "--device", "cpu")
     assert_one_line_error(refused, "pixel domain")
+
+
+def test_decoded_files_go_to_the_classifier_trained_with_their_codec(faces) -> None:
+    items = [
+        faces["a"],
+        api.encode(faces["a"], model="face-fer-v1", quality=3, device="cpu"),
+        api.encode(faces["a"], model="face-fer-v2", quality=3, device="cpu"),
+    ]
+    got = classify_batch(items, domain="pixel", device="cpu")
+    assert [r.model for r in got] == [
+        registry.DEFAULT_CLASSIFIER,
+        registry.DEFAULT_CLASSIFIER,
+        registry.pixel_classifier_for("face-fer-v2"),
+    ]
+    assert registry.pixel_classifier_for("face-fer-v2") == "fer-cnn-joint-v2"
+    named = classify_batch(items, model="fer-cnn-v1", domain="pixel", device="cpu")
+    assert {r.model for r in named} == {"fer-cnn-v1"}  # a named classifier reads them all

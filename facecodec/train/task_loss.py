@@ -11,11 +11,11 @@ unit length, the original's features as a fixed target), ``γ`` the task weight
 and ``φ`` the feature weight. ``κ`` (agreement) asks the decoded face to be
 read as the original is (the classifier's distribution on ``x``, detached, as
 the target): a codec cannot make a classifier more right than it is on the
-original, but it can keep it from changing its mind. ``s`` is 1, or with an adaptive balance ``r`` it
-is re-estimated every step so that the task part stays ``r`` times the
-rate-distortion part (exponential moving averages of both, momentum 0.98):
-the CE term falls quickly as the classifier adapts and the balance keeps it
-pulling.
+original, but it can keep it from changing its mind. ``s`` is 1, or with an
+adaptive balance ``r`` it is re-estimated every step so that the task part
+stays ``r`` times the rate-distortion part (exponential moving averages of
+both, momentum 0.98): the CE term falls quickly as the classifier adapts and
+the balance keeps it pulling.
 
 Two modes:
 
