@@ -211,7 +211,7 @@ def classify_batch(
             faces[i] = _to_face_array(item)
         except FacecodecError as exc:
             results[i] = exc
-    default = _pixel_model(model)
+    default = _pixel_model(model) if len(reader) < len(faces) else ""
     for name in sorted({reader.get(i, default) for i in faces}):
         net = _inference_model(name, dev)
         order = sorted(i for i in faces if reader.get(i, default) == name)

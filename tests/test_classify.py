@@ -244,3 +244,9 @@ def test_decoded_files_go_to_the_classifier_trained_with_their_codec(faces) -> N
     assert registry.pixel_classifier_for("face-fer-v2") == "fer-cnn-joint-v2"
     named = classify_batch(items, model="fer-cnn-v1", domain="pixel", device="cpu")
     assert {r.model for r in named} == {"fer-cnn-v1"}  # a named classifier reads them all
+
+
+def test_a_latent_head_alone_classifies_ffc_files(faces) -> None:
+    ffc = api.encode(faces["a"], model="face-fer-v1", quality=3, device="cpu")
+    (got,) = classify_batch([ffc], model="fer-latent-v5", device="cpu")
+    assert got.domain == "latent" and got.model == "fer-latent-v5"
