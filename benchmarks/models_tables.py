@@ -9,10 +9,19 @@ import json
 import sys
 
 
+def _matched(points: list[dict]) -> None:
+    print("| anchor q | anchor bpp | accuracy % | test bpp at that accuracy | ratio |")
+    print("|--:|--:|--:|--:|--:|")
+    for m in points:
+        tb = "not reached" if m["test_bpp"] is None else f"{m['test_bpp']:.3f}"
+        ratio = "–" if m["rate_ratio"] is None else f"{m['rate_ratio']:.2f}"
+        print(f"| {m['anchor_quality']:g} | {m['anchor_bpp']:.3f} | {m['accuracy']:.2f} | {tb} | {ratio} |")
+
+
 def main() -> None:
     with open(sys.argv[1]) as fh:
         result = json.load(fh)
-    classifiers = list(result["summary"])
+    classifiers = [c for c in result["summary"] if c != "systems"]
     orig = {c: result["summary"][c]["originals"] for c in classifiers}
     print("| codec | setting | bytes | bpp | PSNR dB | " + " | ".join(f"acc. {c} %" for c in classifiers) + " |")
     print("|---|--:|--:|--:|--:|" + "--:|" * len(classifiers))
@@ -29,12 +38,8 @@ def main() -> None:
             val = f"{e['bd_rate']:+.1f} %" if e["bd_rate"] is not None else f"n/a ({e['note']})"
             print(f"| {k} | {val} | {e.get('interval')} |")
         if "matched_points" in s:
-            print("\n| anchor q | anchor bpp | accuracy % | test bpp at that accuracy | ratio |")
-            print("|--:|--:|--:|--:|--:|")
-            for m in s["matched_points"]:
-                tb = "not reached" if m["test_bpp"] is None else f"{m['test_bpp']:.3f}"
-                ratio = "–" if m["rate_ratio"] is None else f"{m['rate_ratio']:.2f}"
-                print(f"| {m['anchor_quality']:g} | {m['anchor_bpp']:.3f} | {m['accuracy']:.2f} | {tb} | {ratio} |")
+            print()
+            _matched(s["matched_points"])
         print("\n| codec | fewest bytes within 1 pt | within 1.5 pt |")
         print("|---|--:|--:|")
         for k, row in s["fewest_bytes"].items():
@@ -43,6 +48,12 @@ def main() -> None:
                 b = row[key]
                 cells.append("not reached" if b is None else f"{b['bytes']:.1f} B ({b['bpp']:.3f} bpp, q {b['quality']:g})")
             print(f"| {k} | {cells[0]} | {cells[1]} |")
+    systems = result["summary"].get("systems")
+    if systems:
+        e = systems["bd_rate_accuracy"]
+        print(f"\n**Pipelines**: {systems['test']} against {systems['anchor']}: BD-rate on accuracy "
+              f"{e['bd_rate']:+.1f} % over {e['interval']}\n")
+        _matched(systems["matched_points"])
 
 
 if __name__ == "__main__":
