@@ -15,9 +15,11 @@ Only the encoder changes: the decoder reads ``y`` symbols and runs ``g_s`` as
 before, so decoding costs the same and needs no classifier, and the file
 format is unchanged. The projection starts at zero, so the model starts out
 exactly as the plain hyperprior it was initialised from; training (rate +
-distortion + expression cross-entropy, :mod:`facecodec.train.task_loss`) then
-decides how much of the classifier's view is worth its bits. Encoding costs
-one pass of the classifier's first three stages more.
+distortion + expression cross-entropy + agreement with the classifier's
+reading of the original, :mod:`facecodec.train.task_loss`) then decides how
+much of the classifier's view is worth its bits (the projection gets its own
+learning-rate multiplier, ``--guide-lr-scale``, to grow from zero). Encoding
+costs one pass of the classifier's first three stages more.
 
 In the spirit of task-driven coding (Chen & He, LFIC, arXiv 1812.10067; Li
 et al., ICIP 2025, arXiv 2509.17262), with the task network inside the
