@@ -150,6 +150,17 @@ def make_face():
     return face_like
 
 
+@pytest.fixture
+def tiny_npz(tmp_path: Path) -> Path:
+    """A labelled training set in the npz layout: 24 synthetic faces, 16 ``train`` and 8 ``val``."""
+    images = np.stack([face_like(i)[..., 0] for i in range(24)])
+    labels = np.arange(24) % 7
+    split = np.array(["train"] * 16 + ["val"] * 8)
+    path = tmp_path / "tiny.npz"
+    np.savez(path, images=images, labels=labels, split=split)
+    return path
+
+
 @pytest.fixture(scope="session")
 def write_png():
     """``save_png(array, path)``: write a uint8 (H, W, C) array as a PNG."""

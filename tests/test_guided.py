@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
 import pytest
 import torch
 from click.testing import CliRunner
@@ -88,14 +87,6 @@ def test_guide_options_checked(tmp_path: Path, tiny_npz: Path, args: list[str], 
                                        "--out", str(tmp_path / "x"), "--device", "cpu"])  # fmt: skip
     assert result.exit_code == 1
     assert message in result.output and len(result.output.strip().splitlines()) == 1
-
-
-@pytest.fixture()
-def tiny_npz(tmp_path: Path, make_face) -> Path:
-    images = np.stack([make_face(i)[..., 0] for i in range(24)])
-    path = tmp_path / "tiny.npz"
-    np.savez(path, images=images, labels=np.arange(24) % 7, split=np.array(["train"] * 16 + ["val"] * 8))
-    return path
 
 
 def test_projection_gets_its_own_learning_rate_and_the_trunk_none() -> None:

@@ -15,16 +15,6 @@ from facecodec.cli import main
 from facecodec.weights import read_manifest
 
 
-@pytest.fixture()
-def tiny_npz(tmp_path: Path, make_face) -> Path:
-    images = np.stack([make_face(i)[..., 0] for i in range(24)])
-    labels = np.arange(24) % 7
-    split = np.array(["train"] * 16 + ["val"] * 8)
-    path = tmp_path / "tiny.npz"
-    np.savez(path, images=images, labels=labels, split=split)
-    return path
-
-
 def _run(*args: str):
     result = CliRunner().invoke(main, list(args))
     assert result.exit_code == 0, result.output
