@@ -189,10 +189,9 @@ def train_codec(config: CodecTrainConfig, resume: bool = False, json_lines: bool
         replace(config, init=None, classifier_init=None, guide_init=None) if resuming else config, device
     )
     aux_params = [p for n, p in model.named_parameters() if n.endswith(".quantiles")]
-    main_params = [
-        p for n, p in model.named_parameters() if not n.endswith(".quantiles") and p.requires_grad
-    ]  # a guided codec's classifier trunk is frozen
-    optimizer = torch.optim.Adam(_param_groups(model, config.guide_lr_scale), lr=config.lr)
+    groups = _param_groups(model, config.guide_lr_scale)  # a guided codec's classifier trunk is frozen
+    main_params = [p for group in groups for p in group["params"]]
+    optimizer = torch.optim.Adam(groups, lr=config.lr)
     aux_optimizer = torch.optim.Adam(aux_params, lr=1e-3)
     task, cls_optimizer, cls_params = None, None, []
     if classifier is not None:
