@@ -211,10 +211,11 @@ def classify_batch(
             faces[i] = _to_face_array(item)
         except FacecodecError as exc:
             results[i] = exc
-    default = _pixel_model(model) if len(reader) < len(faces) else ""
-    for name in sorted({reader.get(i, default) for i in faces}):
+    for i in faces:
+        reader[i] = reader.get(i) or _pixel_model(model)
+    for name in sorted(set(reader.values())):
         net = _inference_model(name, dev)
-        order = sorted(i for i in faces if reader.get(i, default) == name)
+        order = sorted(i for i in faces if reader[i] == name)
         for start in range(0, len(order), batch_size):
             chunk = order[start : start + batch_size]
             x = torch.from_numpy(np.stack([faces[i] for i in chunk]))[:, None].float().div_(255)
