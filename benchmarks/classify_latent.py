@@ -36,8 +36,9 @@ def main() -> None:
     parser.add_argument("-n", type=int, default=None, help="first N images (default: all)")
     parser.add_argument("--codec", default="face-fer-v1")
     parser.add_argument("--head", default=None, help="latent head (default: the codec's latest registered one)")
-    parser.add_argument("--pixel-classifier", default=registry.DEFAULT_CLASSIFIER,
-                        help="classifier of the decode-then-classify path (default: the registry's default)")
+    parser.add_argument("--pixel-classifier", default=None,
+                        help="classifier of the decode-then-classify path (default: the one "
+                        "`facecodec classify` uses for the codec's files)")
     parser.add_argument("--qualities", default="1,2,3,4,5,6,7,8")
     parser.add_argument("--batch-size", type=int, default=256)
     parser.add_argument("--threads", type=int, default=torch.get_num_threads())
@@ -51,6 +52,7 @@ def main() -> None:
     head = registry.get_spec(args.head) if args.head else registry.latent_classifier_for(args.codec)
     if head is None or head.kind != "latent-classifier" or head.codec != args.codec:
         raise SystemExit(f"no latent head {args.head or ''} registered for {args.codec}")
+    args.pixel_classifier = args.pixel_classifier or registry.pixel_classifier_for(args.codec)
     model = {"latent": head.name, "pixel": args.pixel_classifier}
     rows = []
     for q in (float(v) for v in args.qualities.split(",")):

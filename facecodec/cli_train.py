@@ -52,8 +52,9 @@ def _codec_options(fn: Callable) -> Callable:
         click.option("--task-weight", default=0.1, show_default=True, type=float, help="γ: bpp per nat of expression cross-entropy on decoded faces."),
         click.option("--feature-weight", default=0.0, show_default=True, type=float, help="φ: weight of the classifier-feature distance (original vs decoded)."),
         click.option("--agreement-weight", default=0.0, show_default=True, type=float, help="κ: bpp per nat of KL from the classifier's reading of the original to that of the decoded face."),
+        click.option("--semantic-weight", default=0.0, show_default=True, type=float, help="Codecs with an expression code (face-fer-v3): bpp per nat of KL from the guide classifier's reading of the original to the code head's."),
         click.option("--task-balance", default=None, type=float, help="Adaptive: keep the expression terms at this ratio of rate+distortion."),
-        click.option("--guide-init", default=None, help="Guided codecs (face-fer-v2): the classifier (name, .safetensors, .pt) whose first stages guide the encoder."),
+        click.option("--guide-init", default=None, help="Guided codecs (face-fer-v2, -v3): the classifier (name, .safetensors, .pt) whose first stages guide the encoder."),
         click.option("--guide-lr-scale", default=1.0, show_default=True, type=click.FloatRange(min=0, min_open=True), help="Guided codecs: learning-rate multiplier of the guide projection (it starts at zero)."),
         click.option("--amp/--no-amp", default=None, help="bfloat16 autocast of the transforms [default: on for CUDA]."),
     ]  # fmt: skip

@@ -75,6 +75,15 @@ _SPECS: tuple[ModelSpec, ...] = (
         "(frozen, projected into the latent), trained jointly: decoding unchanged",
     ),
     ModelSpec(
+        name="face-fer-v3",
+        model_id=4,
+        kind="codec",
+        architecture="semantic:SemanticFaceHyperprior",
+        kwargs={"in_channels": 1, "N": 64, "M": 96, "levels": 8, "guide_width": 32, "sem_channels": 2},
+        description="face-fer-v2 plus a 2×6×6 expression code in the latent (same at every quality) "
+        "from the whole classifier in the encoder; the decoder and a latent head read it",
+    ),
+    ModelSpec(
         name="fer-cnn-v1",
         model_id=101,
         kind="classifier",
@@ -99,6 +108,15 @@ _SPECS: tuple[ModelSpec, ...] = (
         architecture="classifier:FerNet",
         kwargs={"in_channels": 1, "width": 32},
         description="fer-cnn-joint-v1 trained further together with face-fer-v2, on decoded and "
+        "original faces",
+    ),
+    ModelSpec(
+        name="fer-cnn-joint-v3",
+        model_id=104,
+        kind="classifier",
+        architecture="classifier:FerNet",
+        kwargs={"in_channels": 1, "width": 32},
+        description="fer-cnn-joint-v2 trained further together with face-fer-v3, on decoded and "
         "original faces",
     ),
     ModelSpec(
@@ -153,6 +171,16 @@ _SPECS: tuple[ModelSpec, ...] = (
         "through a 1×1 adapter to that map, then fer-cnn-joint-v2's last stage (no pixel synthesis)",
         codec="face-fer-v2",
     ),
+    ModelSpec(
+        name="fer-latent-v8",
+        model_id=208,
+        kind="latent-classifier",
+        architecture="latent_classifier:SemanticLatentHead",
+        kwargs={"latent_channels": 98, "sem_channels": 2, "hidden": 128},
+        description="reads face-fer-v3's expression code (the latent's last two channels); "
+        "trained inside the codec's joint run (no pixel synthesis)",
+        codec="face-fer-v3",
+    ),
 )
 
 _BY_NAME = {s.name: s for s in _SPECS}
@@ -165,7 +193,7 @@ DEFAULT_CLASSIFIER = "fer-cnn-joint-v1"
 DEFAULT_LATENT_HEADS = {"face-fer-v1": "fer-latent-v3"}
 #: the pixel classifier for a codec's decoded files when none is named (else
 #: DEFAULT_CLASSIFIER): the one trained jointly with that codec
-CODEC_CLASSIFIERS = {"face-fer-v2": "fer-cnn-joint-v2"}
+CODEC_CLASSIFIERS = {"face-fer-v2": "fer-cnn-joint-v2", "face-fer-v3": "fer-cnn-joint-v3"}
 
 
 def model_names(kind: str | None = None, *, retired: bool = False) -> list[str]:

@@ -35,6 +35,7 @@ A head belongs to one codec (``ModelSpec.codec``): its latent space.
 from __future__ import annotations
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from .classifier import FerNet
@@ -144,3 +145,32 @@ class LatentTailNet(nn.Module):
         """Copy ``classifier``'s last stage and linear layer (an unfused :class:`FerNet` of matching widths)."""
         self.tail.load_state_dict(classifier.last_stage().state_dict())
         self.head.load_state_dict(classifier.head.state_dict())
+
+
+class SemanticLatentHead(nn.Module):
+    """Reads the expression code of a :class:`~.semantic.SemanticFaceHyperprior` latent.
+
+    The code is the last ``sem_channels`` channels of ``y_hat`` (B, latent_channels, h, w),
+    laid out 6×6 (averaged to 6×6 if the latent has another size); the rest of
+    the latent is not looked at. Trained inside the codec's joint run (the
+    codec's ``sem_head``) and exported from it: a few thousand multiply-adds
+    a face, so the latent path costs about its entropy decoding::
+
+        y_hat[:, -K:] (K×6×6) -> flatten -> linear-relu (hidden) -> linear -> 7 logits
+    """
+
+    def __init__(self, latent_channels: int = 98, sem_channels: int = 2, hidden: int = 128, num_classes: int = 7) -> None:
+        super().__init__()
+        self.latent_channels, self.sem_channels = latent_channels, sem_channels
+        self.mlp = nn.Sequential(
+            nn.Linear(sem_channels * 36, hidden), nn.ReLU(inplace=True), nn.Linear(hidden, num_classes)
+        )
+
+    def forward(self, y_hat: torch.Tensor, quality: torch.Tensor | None = None) -> torch.Tensor:
+        """Logits (B, 7); ``quality`` is not needed (the code is the same at every quality)."""
+        if y_hat.shape[1] != self.latent_channels:
+            raise ValueError(f"expected a {self.latent_channels}-channel latent, got {y_hat.shape[1]}")
+        code = y_hat[:, -self.sem_channels :]
+        if code.shape[-2:] != (6, 6):
+            code = F.adaptive_avg_pool2d(code, 6)
+        return self.mlp(code.flatten(1))

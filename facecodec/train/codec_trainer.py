@@ -78,6 +78,7 @@ class CodecTrainConfig:
     feature_weight: float = 0.0
     original_weight: float = 1.0
     agreement_weight: float = 0.0
+    semantic_weight: float = 0.0  # codecs with an expression code: KL(guide ‖ code head), nats → bpp
     task_balance: float | None = None
     amp: bool = False  # bfloat16 autocast for the transforms (CUDA)
     seed: int = 0
@@ -98,6 +99,16 @@ def rd_loss(
     return {"loss": loss, "bpp": bpp.mean(), "mse": mse.mean()}
 
 
+def semantic_term(out: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """KL from the frozen guide classifier's prediction on the original to the code head's
+    prediction from the decoded code (nats, batch mean), and how often their top-1 agree."""
+    target = torch.softmax(out["guide_logits"].float(), dim=1)
+    logp = torch.log_softmax(out["sem_logits"].float(), dim=1)
+    kl = torch.nn.functional.kl_div(logp, target, reduction="batchmean")
+    agree = (logp.argmax(1) == target.argmax(1)).float().mean()
+    return {"kl": kl, "agree": agree}
+
+
 @torch.no_grad()
 def evaluate_codec(
     model: torch.nn.Module,
@@ -111,7 +122,7 @@ def evaluate_codec(
     result: dict[str, dict[str, float]] = {}
     with eval_mode(model, classifier):
         for q in qualities:
-            bits, psnrs, correct = 0.0, [], 0
+            bits, psnrs, correct, code_correct = 0.0, [], 0, 0
             for idx in batches(len(images), 256, None):
                 x = to_tensor(images[idx], device)
                 out = model(x, torch.full((len(idx),), q, device=device))
@@ -121,9 +132,13 @@ def evaluate_codec(
                 if classifier is not None and labels is not None:
                     pred = classifier(x_hat).argmax(1).cpu().numpy()
                     correct += int((pred == labels[idx]).sum())
+                if "sem_logits" in out and labels is not None:
+                    code_correct += int((out["sem_logits"].argmax(1).cpu().numpy() == labels[idx]).sum())
             point = {"bpp_est": bits / len(images), "psnr": float(np.mean(psnrs))}
             if classifier is not None and labels is not None:
                 point["acc"] = correct / len(images)
+            if labels is not None and code_correct:
+                point["acc_code"] = code_correct / len(images)
             result[f"q{q:g}"] = point
     if classifier is not None and labels is not None:
         result["original"] = {"acc": top1_accuracy(classifier, images, labels, device)}
@@ -150,13 +165,18 @@ def _build(
     return model.to(device), classifier.to(device) if classifier is not None else None
 
 
+#: weights a guided codec adds to its start (zero or random): they learn ``guide_lr_scale`` × faster
+FAST_PREFIXES = ("guide_proj.", "sem_proj.", "sem_log_gain", "sem_head.")
+
+
 def _param_groups(model: torch.nn.Module, guide_lr_scale: float) -> list[dict]:
-    """The codec's trainable weights; a guided codec's projection learns ``guide_lr_scale`` × faster
-    (it starts at zero and must grow large enough to survive quantisation at low qualities)."""
+    """The codec's trainable weights; a guided codec's projection (and an expression code's
+    layers) learn ``guide_lr_scale`` × faster (the projection starts at zero and must grow large
+    enough to survive quantisation at low qualities)."""
     plain, guide = [], []
     for name, p in model.named_parameters():
         if p.requires_grad and not name.endswith(".quantiles"):
-            (guide if name.startswith("guide_proj.") else plain).append(p)
+            (guide if name.startswith(FAST_PREFIXES) else plain).append(p)
     groups = [{"params": plain, "lr_scale": 1.0}]
     if guide:
         groups.append({"params": guide, "lr_scale": guide_lr_scale})
@@ -261,8 +281,13 @@ def train_codec(config: CodecTrainConfig, resume: bool = False, json_lines: bool
                 out = model(x, quality)
             terms = rd_loss(out, x, lmbda)
             loss = terms["loss"]
+            if config.semantic_weight and "guide_logits" in out:
+                code = semantic_term(out)
+                loss = loss + config.semantic_weight * code["kl"]
             logs = {"loss": float(loss.detach()), "bpp": float(terms["bpp"].detach()),
                     "psnr": float(-10 * torch.log10(terms["mse"].detach().clamp_min(1e-10)))}  # fmt: skip
+            if config.semantic_weight and "guide_logits" in out:
+                logs.update({"sem_kl": float(code["kl"].detach()), "acc_sem": float(code["agree"])})
             optimizer.zero_grad(set_to_none=True)
             if task is not None:
                 labels = torch.as_tensor(train_set.labels[idx], device=device)
