@@ -10,7 +10,9 @@ plus each classifier's accuracy on the originals. Summaries per classifier:
 * matched points: for each point of the anchor codec (default
   ``face-hp-v1``), the rate at which the test codec (default ``face-fer-v1``)
   reaches the same accuracy (linear interpolation on its monotone front) and
-  the ratio of the two rates;
+  the ratio of the two rates; where the test is more accurate already at its
+  lowest rate, that rate is given as an upper bound (``upper_bound``: the
+  test needs at most that much; its curve does not go lower to say how much less);
 * per codec, the fewest bytes with accuracy within 1 and within 1.5 points of
   the originals;
 * systems (``summary.systems``): the anchor codec read by ``--anchor-classifier``
@@ -68,11 +70,15 @@ def rate_at_accuracy(points: list[dict], target: float) -> float | None:
 def _matched(anchor: list[dict], test: list[dict]) -> list[dict]:
     """For each anchor point, the test's rate at the same accuracy and the ratio of rates."""
     matched = []
+    lowest = min(test, key=lambda p: p["bpp"]) if test else None
     for p in anchor:
-        r = rate_at_accuracy(test, p["accuracy"])
+        r, bound = rate_at_accuracy(test, p["accuracy"]), False
+        if r is None and lowest is not None and lowest["accuracy"] >= p["accuracy"]:
+            r, bound = lowest["bpp"], True  # already more accurate at its lowest rate: an upper bound
         matched.append({"anchor_quality": p["quality"], "anchor_bpp": p["bpp"], "accuracy": p["accuracy"],
                         "test_bpp": None if r is None else round(r, 4),
-                        "rate_ratio": None if r is None else round(r / p["bpp"], 3)})  # fmt: skip
+                        "rate_ratio": None if r is None else round(r / p["bpp"], 3),
+                        "upper_bound": bound})  # fmt: skip
     return matched
 
 
@@ -86,6 +92,32 @@ def _systems(points: list[dict], anchor: str, anchor_clf: str, test: str, test_c
     a, t = curve(anchor, anchor_clf), curve(test, test_clf)
     return {"anchor": f"{anchor} + {anchor_clf}", "test": f"{test} + {test_clf}",
             "bd_rate_accuracy": bd_rate(a, t, "accuracy"), "matched_points": _matched(a, t)}  # fmt: skip
+
+
+def summarise(points: list[dict], originals: dict[str, float], anchor: str, test: str,
+              anchor_clf: str, test_clf: str) -> dict:
+    """BD-rates, fewest bytes within 1 / 1.5 points, matched points and the systems comparison."""
+    summary: dict = {}
+    codecs = list(dict.fromkeys(p["codec"] for p in points))
+    for c in originals:
+        per = {k: [{"bpp": p["bpp"], "accuracy": p["accuracy_by_classifier"][c], "bytes": p["bytes"],
+                    "quality": p["quality"]} for p in points if p["codec"] == k] for k in codecs}  # fmt: skip
+        entry: dict = {"originals": originals[c], "bd_rate_accuracy": {}, "fewest_bytes": {}}
+        for t in (k for k in codecs if k.startswith("face-")):
+            for a in (k for k in codecs if k != t):
+                entry["bd_rate_accuracy"][f"{t} vs {a}"] = bd_rate(per[a], per[t], "accuracy")
+        for k in codecs:
+            row = {}
+            for margin in (1.0, 1.5):
+                ok = [p for p in per[k] if p["accuracy"] >= originals[c] - margin]
+                row[f"within_{margin:g}"] = min(ok, key=lambda p: p["bytes"]) if ok else None
+            entry["fewest_bytes"][k] = row
+        if anchor in per and test in per:
+            entry["matched_points"] = _matched(per[anchor], per[test])
+        summary[c] = entry
+    if {anchor, test} <= set(codecs) and {anchor_clf, test_clf} <= set(originals):
+        summary["systems"] = _systems(points, anchor, anchor_clf, test, test_clf)
+    return summary
 
 
 def main() -> None:
@@ -104,7 +136,19 @@ def main() -> None:
                         help="... against the test codec read by this one (codec + classifier, as in Li et al.)")
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--json", help="write the figures here")
+    parser.add_argument("--summarise", metavar="JSON", help="only recompute the summaries of a result file "
+                        "from its points (with --anchor, --test and their classifiers), in place")
     args = parser.parse_args()
+    if args.summarise:
+        with open(args.summarise) as fh:
+            result = json.load(fh)
+        originals = result["summary"].get("originals") or {
+            c: e["originals"] for c, e in result["summary"].items() if c != "systems"}  # fmt: skip
+        result["summary"] = summarise(result["points"], originals, args.anchor, args.test,
+                                      args.anchor_classifier, args.test_classifier)  # fmt: skip
+        with open(args.summarise, "w") as fh:
+            json.dump(result, fh, indent=1)
+        return
     t0 = time.time()
     faces = load_faces(args.data, args.split)
     images, labels = faces.images[: args.n], faces.labels[: args.n]
@@ -136,27 +180,7 @@ def main() -> None:
             }  # fmt: skip
             points.append(point)
             print(json.dumps(point), flush=True)
-    summary = {}
-    codecs = list(dict.fromkeys(p["codec"] for p in points))
-    for c in classifiers:
-        per = {k: [{"bpp": p["bpp"], "accuracy": p["accuracy_by_classifier"][c], "bytes": p["bytes"],
-                    "quality": p["quality"]} for p in points if p["codec"] == k] for k in codecs}  # fmt: skip
-        entry: dict = {"originals": originals[c], "bd_rate_accuracy": {}, "fewest_bytes": {}}
-        for test in (k for k in codecs if k.startswith("face-")):
-            for anchor in (k for k in codecs if k != test):
-                entry["bd_rate_accuracy"][f"{test} vs {anchor}"] = bd_rate(per[anchor], per[test], "accuracy")
-        for k in codecs:
-            row = {}
-            for margin in (1.0, 1.5):
-                ok = [p for p in per[k] if p["accuracy"] >= originals[c] - margin]
-                best = min(ok, key=lambda p: p["bytes"]) if ok else None
-                row[f"within_{margin:g}"] = best
-            entry["fewest_bytes"][k] = row
-        if args.anchor in per and args.test in per:
-            entry["matched_points"] = _matched(per[args.anchor], per[args.test])
-        summary[c] = entry
-    if {args.anchor, args.test} <= set(codecs) and {args.anchor_classifier, args.test_classifier} <= set(classifiers):
-        summary["systems"] = _systems(points, args.anchor, args.anchor_classifier, args.test, args.test_classifier)
+    summary = summarise(points, originals, args.anchor, args.test, args.anchor_classifier, args.test_classifier)
     result = {
         "data": f"{args.data} split={args.split}", "images": len(images), "units": {
             "bpp": "whole-file bytes*8/pixels (headers included)", "accuracy": "% of faces",

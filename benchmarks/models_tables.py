@@ -13,8 +13,9 @@ def _matched(points: list[dict]) -> None:
     print("| anchor q | anchor bpp | accuracy % | test bpp at that accuracy | ratio |")
     print("|--:|--:|--:|--:|--:|")
     for m in points:
-        tb = "not reached" if m["test_bpp"] is None else f"{m['test_bpp']:.3f}"
-        ratio = "–" if m["rate_ratio"] is None else f"{m['rate_ratio']:.2f}"
+        le = "≤ " if m.get("upper_bound") else ""
+        tb = "not reached" if m["test_bpp"] is None else f"{le}{m['test_bpp']:.3f}"
+        ratio = "–" if m["rate_ratio"] is None else f"{le}{m['rate_ratio']:.2f}"
         print(f"| {m['anchor_quality']:g} | {m['anchor_bpp']:.3f} | {m['accuracy']:.2f} | {tb} | {ratio} |")
 
 

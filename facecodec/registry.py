@@ -150,6 +150,9 @@ _SPECS: tuple[ModelSpec, ...] = (
         description="fer-latent-v2 told each file's quality (one more input plane), "
         "less dropout (no pixel synthesis)",
         codec="face-fer-v1",
+        retired="superseded by fer-latent-v5 for face-fer-v1 files (3–4 points more accurate, about "
+        "10 % slower) and by face-fer-v3 + fer-latent-v8 as the default path; its 9.8 MB did not fit "
+        "the 50 MB weights budget",
     ),
     ModelSpec(
         name="fer-latent-v5",
@@ -170,6 +173,9 @@ _SPECS: tuple[ModelSpec, ...] = (
         description="face-fer-v2's latent (which carries a projection of the classifier's third-stage map) "
         "through a 1×1 adapter to that map, then fer-cnn-joint-v2's last stage (no pixel synthesis)",
         codec="face-fer-v2",
+        retired="superseded by face-fer-v3 + fer-latent-v8 (a code in the latent instead of a copy of "
+        "the stage map); 4–11 points below the pixel domain from quality 3 up, so face-fer-v2 files "
+        "now classify in the pixel domain",
     ),
     ModelSpec(
         name="fer-latent-v8",
@@ -185,12 +191,8 @@ _SPECS: tuple[ModelSpec, ...] = (
 
 _BY_NAME = {s.name: s for s in _SPECS}
 _BY_ID = {s.model_id: s for s in _SPECS}
-DEFAULT_CODEC = "face-fer-v1"  # the FER-optimised codec
+DEFAULT_CODEC = "face-fer-v3"  # the FER-optimised codec (expression code + latent head)
 DEFAULT_CLASSIFIER = "fer-cnn-joint-v1"
-#: the latent head ``classify`` uses for a codec's files when none is named
-#: (otherwise the latest registered one): fer-latent-v3 is the fast one (≥ 3×
-#: decode-then-classify); fer-latent-v5 is more accurate and about 10 % slower
-DEFAULT_LATENT_HEADS = {"face-fer-v1": "fer-latent-v3"}
 #: the pixel classifier for a codec's decoded files when none is named (else
 #: DEFAULT_CLASSIFIER): the one trained jointly with that codec
 CODEC_CLASSIFIERS = {"face-fer-v2": "fer-cnn-joint-v2", "face-fer-v3": "fer-cnn-joint-v3"}
@@ -240,10 +242,9 @@ def classifier_spec(name: str) -> ModelSpec:
 
 
 def latent_classifier_for(codec: str) -> ModelSpec | None:
-    """The default latent-domain head for ``codec`` (:data:`DEFAULT_LATENT_HEADS`, else the latest registered), if any."""
+    """The latent-domain head ``classify`` uses for ``codec``'s files: its latest registered, not retired one, if any."""
     heads = [s for s in _SPECS if s.kind == "latent-classifier" and s.codec == codec and not s.retired]
-    chosen = [s for s in heads if s.name == DEFAULT_LATENT_HEADS.get(codec)]
-    return (chosen or heads[-1:] or [None])[0]
+    return heads[-1] if heads else None
 
 
 def pixel_classifier_for(codec: str) -> str:

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from PIL import Image
 
 import facecodec
-from facecodec import api, container
+from facecodec import api, container, registry
 from facecodec.errors import (
     BadMagic,
     ChecksumMismatch,
@@ -39,7 +39,7 @@ def test_round_trip_grey_array(sample: tuple[bytes, np.ndarray], faces) -> None:
     assert len(np.unique(pixels)) > 20
     header = api.describe(data)
     assert (header["width"], header["height"], header["channels"]) == (48, 48, 1)
-    assert header["model"] == "face-fer-v1"  # the default codec
+    assert header["model"] == registry.DEFAULT_CODEC
     assert header["quality"] == 4.0
     assert header["total_bytes"] == len(data)
     assert header["header_bytes"] + header["z_bytes"] + header["y_bytes"] == len(data)
@@ -61,7 +61,7 @@ def test_pil_and_array_inputs_code_identically(faces) -> None:
     assert results[0].data == results[1].data == results[2].data
     first = results[0]
     assert (first.width, first.height, first.channels) == (48, 48, 1)
-    assert first.model == "face-fer-v1"
+    assert first.model == registry.DEFAULT_CODEC
     assert first.quality == 4.0
     assert not first.converted_to_grey
     assert first.bpp == pytest.approx(len(first.data) * 8 / (48 * 48))

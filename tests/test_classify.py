@@ -97,9 +97,8 @@ def test_latent_domain_matches_the_head(faces, random_model, name) -> None:
 
 
 def test_quality_aware_head_sees_each_files_quality(faces, random_model) -> None:
-    """A head built with quality_input gets the quality stored in each file's header."""
-    name = next(n for n in registry.model_names("latent-classifier")
-                if registry.get_spec(n).kwargs.get("quality_input"))  # fmt: skip
+    """A head told the quality (fer-latent-v5: LatentTailNet always is) gets the one in each file's header."""
+    name = "fer-latent-v5"
     head = random_model(name).eval()
     datas = [api.encode(faces["a"], model="face-fer-v1", quality=q, device="cpu") for q in (2, 7.5)]
     parsed = {i: api.parse(d) for i, d in enumerate(datas)}
@@ -142,10 +141,10 @@ def test_bad_items_fail_alone(faces) -> None:
 
 
 def test_latent_model_refuses_images_and_pixel_domain(faces) -> None:
-    out = classify_batch([faces["a"]], model="fer-latent-v3", device="cpu")
+    out = classify_batch([faces["a"]], model="fer-latent-v5", device="cpu")
     assert isinstance(out[0], ImageError)
     with pytest.raises(FacecodecError, match="latent head"):
-        classify_batch([faces["a"]], model="fer-latent-v3", domain="pixel", device="cpu")
+        classify_batch([faces["a"]], model="fer-latent-v5", domain="pixel", device="cpu")
     with pytest.raises(UnknownModel, match="not a classifier"):
         classify(faces["a"], model="face-hp-v1", device="cpu")
 
@@ -250,3 +249,13 @@ def test_a_latent_head_alone_classifies_ffc_files(faces) -> None:
     ffc = api.encode(faces["a"], model="face-fer-v1", quality=3, device="cpu")
     (got,) = classify_batch([ffc], model="fer-latent-v5", device="cpu")
     assert got.domain == "latent" and got.model == "fer-latent-v5"
+
+
+def test_auto_domain_follows_each_codecs_latent_head(faces) -> None:
+    items = [api.encode(faces["a"], model=m, quality=3, device="cpu") for m in ("face-fer-v1", "face-fer-v2", "face-fer-v3")]
+    got = classify_batch(items, device="cpu")
+    assert [(r.domain, r.model) for r in got] == [
+        ("latent", "fer-latent-v5"),  # face-fer-v1: its remaining head
+        ("pixel", "fer-cnn-joint-v2"),  # face-fer-v2: no head left, its own pixel classifier
+        ("latent", "fer-latent-v8"),  # face-fer-v3: the head that reads its expression code
+    ]

@@ -18,7 +18,7 @@ import pytest
 from click.testing import CliRunner, Result
 from PIL import Image
 
-from facecodec import api, container
+from facecodec import api, container, registry
 from facecodec.cli import main
 
 
@@ -155,7 +155,8 @@ def test_info_text_and_json(sample, tmp_path: Path) -> None:
     path.write_bytes(sample[0])
     text = run("info", path)
     assert text.exit_code == 0
-    assert "face-fer-v1 (id 2) quality 4" in text.stdout
+    default = registry.get_spec(registry.DEFAULT_CODEC)
+    assert f"{default.name} (id {default.model_id}) quality 4" in text.stdout
     assert "48x48x1" in text.stdout
     assert f"{len(sample[0])} bytes" in text.stdout
     assert "crc ok" in text.stdout
@@ -165,7 +166,7 @@ def test_info_text_and_json(sample, tmp_path: Path) -> None:
     records = [json.loads(line) for line in as_json.stdout.splitlines()]
     assert [r["file"] for r in records] == [str(path), "-"]
     for r in records:
-        assert r["model"] == "face-fer-v1"
+        assert r["model"] == registry.DEFAULT_CODEC
         assert r["total_bytes"] == len(sample[0])
         assert r["crc"] == "ok"
 
@@ -176,7 +177,7 @@ def test_info_bad_file_reported_others_printed(sample, tmp_path: Path) -> None:
     bad.write_bytes(sample[0][:-5])
     result = run("info", bad, good, tmp_path / "missing.ffc")
     assert result.exit_code == 1
-    assert "good.ffc: face-fer-v1" in result.stdout
+    assert f"good.ffc: {registry.DEFAULT_CODEC}" in result.stdout
     assert "bad.ffc" in result.stderr and "truncated" in result.stderr
     assert "missing.ffc" in result.stderr
     assert "Traceback" not in result.output
@@ -344,7 +345,7 @@ def test_missing_weights(image_dir: Path, tmp_path: Path, use_weights, sample) -
     use_weights(empty)
     out = tmp_path / "out"
     result = run("encode", image_dir / "a.png", "-o", out / "a.ffc")
-    assert_one_line_error(result, "no weights", "face-fer-v1")
+    assert_one_line_error(result, "no weights", registry.DEFAULT_CODEC)
     (tmp_path / "x.ffc").write_bytes(sample[0])
     assert_one_line_error(run("decode", tmp_path / "x.ffc", "-o", out / "x.png"), "no weights")
     assert not out.exists() or list(out.iterdir()) == []
@@ -353,7 +354,7 @@ def test_missing_weights(image_dir: Path, tmp_path: Path, use_weights, sample) -
 def test_tampered_weights(weights_dir: Path, image_dir: Path, tmp_path: Path, use_weights) -> None:
     tampered = tmp_path / "weights"
     shutil.copytree(weights_dir, tampered)
-    weights = tampered / "face-fer-v1.safetensors"
+    weights = tampered / registry.get_spec(registry.DEFAULT_CODEC).weights_file
     data = bytearray(weights.read_bytes())
     data[len(data) // 2] ^= 0x01
     weights.write_bytes(bytes(data))

@@ -13,7 +13,7 @@ import pytest
 from PIL import Image, UnidentifiedImageError
 
 import facecodec
-from facecodec import api, container, pillow_plugin
+from facecodec import api, container, pillow_plugin, registry
 from facecodec.errors import (
     ChecksumMismatch,
     FacecodecError,
@@ -58,8 +58,8 @@ def test_open_reads_header_without_decoding(
         assert im.mode == "L"
         assert im.get_format_mimetype() == "image/x-ffc"
         assert im.info == {
-            "model": "face-fer-v1",
-            "model_id": 2,
+            "model": registry.DEFAULT_CODEC,
+            "model_id": registry.get_spec(registry.DEFAULT_CODEC).model_id,
             "quality": 4.0,
             "format_version": 1,
         }

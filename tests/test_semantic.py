@@ -97,6 +97,18 @@ def test_joint_run_trains_the_code_and_exports_its_head(tmp_path: Path, tiny_npz
 
     head = load_file(str(weights / "fer-latent-v8.safetensors"))
     assert torch.equal(head["mlp.0.weight"], state["sem_head.mlp.0.weight"])
+    result = CliRunner().invoke(main, ["train", "export", str(out / "last.pt"), "--name", "fer-latent-v5",
+                                       "--out", str(weights)])  # fmt: skip
+    assert result.exit_code == 1 and "does not hold a 'fer-latent-v5'" in result.output
+    assert len(result.output.strip().splitlines()) == 1
+
+
+def test_semantic_weight_needs_a_codec_with_a_code(tmp_path: Path, tiny_npz: Path) -> None:
+    result = CliRunner().invoke(main, ["train", "codec", "--data", str(tiny_npz), "--model", "face-hp-v1",
+                                       "--semantic-weight", "0.05", "--epochs", "1", "--out",
+                                       str(tmp_path / "x"), "--device", "cpu"])  # fmt: skip
+    assert result.exit_code == 1
+    assert "no expression code" in result.output and len(result.output.strip().splitlines()) == 1
 
 
 def test_classify_pairs_face_fer_v3_files_with_its_own_models() -> None:

@@ -53,7 +53,7 @@ class CodecTrainConfig:
     """
 
     data: str
-    model: str = registry.DEFAULT_CODEC
+    model: str = "face-hp-v1"  # as `facecodec train codec`: trains from scratch without a guide
     split: str | None = "train"
     val_split: str | None = "val"
     val_limit: int = 512
@@ -245,6 +245,8 @@ def train_codec(config: CodecTrainConfig, resume: bool = False, json_lines: bool
         if changed:  # recorded so that exported weights say how they were really trained
             resumes.append({"from_epoch": start_epoch, "changed": changed})
 
+    if config.semantic_weight and not hasattr(model, "sem_head"):
+        raise TrainingError(f"{config.model} has no expression code; --semantic-weight is for face-fer-v3")
     if getattr(model, "guide_loaded", True) is False:
         raise TrainingError(
             f"{config.model} needs --guide-init: the trained classifier whose first stages guide its encoder"
@@ -281,12 +283,12 @@ def train_codec(config: CodecTrainConfig, resume: bool = False, json_lines: bool
                 out = model(x, quality)
             terms = rd_loss(out, x, lmbda)
             loss = terms["loss"]
-            if config.semantic_weight and "guide_logits" in out:
-                code = semantic_term(out)
+            code = semantic_term(out) if config.semantic_weight else None
+            if code is not None:
                 loss = loss + config.semantic_weight * code["kl"]
             logs = {"loss": float(loss.detach()), "bpp": float(terms["bpp"].detach()),
                     "psnr": float(-10 * torch.log10(terms["mse"].detach().clamp_min(1e-10)))}  # fmt: skip
-            if config.semantic_weight and "guide_logits" in out:
+            if code is not None:  # acc_sem: how often the code head's top-1 is the guide's
                 logs.update({"sem_kl": float(code["kl"].detach()), "acc_sem": float(code["agree"])})
             optimizer.zero_grad(set_to_none=True)
             if task is not None:

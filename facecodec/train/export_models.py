@@ -73,11 +73,11 @@ def _load(checkpoint: Path, name: str) -> tuple[torch.nn.Module, dict[str, Any]]
         model = registry.build_architecture(spec)
         model.load_state_dict(state["classifier"])
         return model.eval(), checkpoint_meta(state)
-    if spec.kind == "latent-classifier" and any(k.startswith("sem_head.") for k in state.get("model", {})):
-        model = registry.build_architecture(spec)  # a code head trained inside its codec's run
-        model.load_state_dict({k[len("sem_head.") :]: v for k, v in state["model"].items() if k.startswith("sem_head.")})
-        return model.eval(), checkpoint_meta(state)
     try:
+        if spec.kind == "latent-classifier" and any(k.startswith("sem_head.") for k in state.get("model", {})):
+            model = registry.build_architecture(spec)  # a code head trained inside its codec's run
+            model.load_state_dict({k[len("sem_head.") :]: v for k, v in state["model"].items() if k.startswith("sem_head.")})
+            return model.eval(), checkpoint_meta(state)
         return load_checkpoint_model(checkpoint, name)
     except RuntimeError as exc:
         first = str(exc).strip().splitlines()[0]
