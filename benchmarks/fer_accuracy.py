@@ -142,8 +142,7 @@ def main() -> None:
     if args.summarise:
         with open(args.summarise) as fh:
             result = json.load(fh)
-        originals = result["summary"].get("originals") or {
-            c: e["originals"] for c, e in result["summary"].items() if c != "systems"}  # fmt: skip
+        originals = {c: e["originals"] for c, e in result["summary"].items() if c != "systems"}
         result["summary"] = summarise(result["points"], originals, args.anchor, args.test,
                                       args.anchor_classifier, args.test_classifier)  # fmt: skip
         with open(args.summarise, "w") as fh:

@@ -41,6 +41,9 @@ from torch import nn
 from .classifier import FerNet
 from .hyperprior import QUALITY_MAX, QUALITY_MIN
 
+#: the expression code's layout (:class:`SemanticLatentHead`): CODE_SIZE × CODE_SIZE, the latent of a 48×48 face
+CODE_SIZE = 6
+
 
 def _conv_bn(cin: int, cout: int, k: int) -> nn.Sequential:
     return nn.Sequential(
@@ -163,7 +166,7 @@ class SemanticLatentHead(nn.Module):
         super().__init__()
         self.latent_channels, self.sem_channels = latent_channels, sem_channels
         self.mlp = nn.Sequential(
-            nn.Linear(sem_channels * 36, hidden), nn.ReLU(inplace=True), nn.Linear(hidden, num_classes)
+            nn.Linear(sem_channels * CODE_SIZE * CODE_SIZE, hidden), nn.ReLU(inplace=True), nn.Linear(hidden, num_classes)
         )
 
     def forward(self, y_hat: torch.Tensor, quality: torch.Tensor | None = None) -> torch.Tensor:
@@ -171,6 +174,6 @@ class SemanticLatentHead(nn.Module):
         if y_hat.shape[1] != self.latent_channels:
             raise ValueError(f"expected a {self.latent_channels}-channel latent, got {y_hat.shape[1]}")
         code = y_hat[:, -self.sem_channels :]
-        if code.shape[-2:] != (6, 6):
-            code = F.adaptive_avg_pool2d(code, 6)
+        if code.shape[-2:] != (CODE_SIZE, CODE_SIZE):
+            code = F.adaptive_avg_pool2d(code, CODE_SIZE)
         return self.mlp(code.flatten(1))

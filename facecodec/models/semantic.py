@@ -44,10 +44,7 @@ from torch import nn
 
 from .classifier import FerNet
 from .guided import GuidedFaceHyperprior
-from .latent_classifier import SemanticLatentHead
-
-#: the code's layout: one K×6×6 block, the latent size of a 48×48 face
-CODE_SIZE = 6
+from .latent_classifier import CODE_SIZE, SemanticLatentHead
 
 
 class SemanticFaceHyperprior(GuidedFaceHyperprior):

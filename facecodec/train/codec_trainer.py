@@ -40,7 +40,7 @@ from .loop import (
     to_tensor,
     top1_accuracy,
 )
-from .task_loss import TaskTerm, TaskWeights
+from .task_loss import TaskTerm, TaskWeights, prediction_kl
 
 
 @dataclass
@@ -102,11 +102,8 @@ def rd_loss(
 def semantic_term(out: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
     """KL from the frozen guide classifier's prediction on the original to the code head's
     prediction from the decoded code (nats, batch mean), and how often their top-1 agree."""
-    target = torch.softmax(out["guide_logits"].float(), dim=1)
-    logp = torch.log_softmax(out["sem_logits"].float(), dim=1)
-    kl = torch.nn.functional.kl_div(logp, target, reduction="batchmean")
-    agree = (logp.argmax(1) == target.argmax(1)).float().mean()
-    return {"kl": kl, "agree": agree}
+    guide, head = out["guide_logits"], out["sem_logits"]
+    return {"kl": prediction_kl(guide, head), "agree": (head.argmax(1) == guide.argmax(1)).float().mean()}
 
 
 @torch.no_grad()
@@ -122,7 +119,8 @@ def evaluate_codec(
     result: dict[str, dict[str, float]] = {}
     with eval_mode(model, classifier):
         for q in qualities:
-            bits, psnrs, correct, code_correct = 0.0, [], 0, 0
+            bits, psnrs, correct = 0.0, [], 0
+            code_correct = 0 if hasattr(model, "sem_head") and labels is not None else None  # the code head's
             for idx in batches(len(images), 256, None):
                 x = to_tensor(images[idx], device)
                 out = model(x, torch.full((len(idx),), q, device=device))
@@ -132,12 +130,12 @@ def evaluate_codec(
                 if classifier is not None and labels is not None:
                     pred = classifier(x_hat).argmax(1).cpu().numpy()
                     correct += int((pred == labels[idx]).sum())
-                if "sem_logits" in out and labels is not None:
+                if code_correct is not None:
                     code_correct += int((out["sem_logits"].argmax(1).cpu().numpy() == labels[idx]).sum())
             point = {"bpp_est": bits / len(images), "psnr": float(np.mean(psnrs))}
             if classifier is not None and labels is not None:
                 point["acc"] = correct / len(images)
-            if labels is not None and code_correct:
+            if code_correct is not None:
                 point["acc_code"] = code_correct / len(images)
             result[f"q{q:g}"] = point
     if classifier is not None and labels is not None:

@@ -39,6 +39,12 @@ import torch
 import torch.nn.functional as F
 
 
+def prediction_kl(target_logits: torch.Tensor, logits: torch.Tensor) -> torch.Tensor:
+    """KL(softmax(target) ‖ softmax(logits)) in nats, batch mean, in float32; the target is detached."""
+    target = F.softmax(target_logits.detach().float(), dim=1)
+    return F.kl_div(F.log_softmax(logits.float(), dim=1), target, reduction="batchmean")
+
+
 @dataclass
 class TaskWeights:
     """Weights of the expression terms (see the module docstring)."""
@@ -89,11 +95,7 @@ class TaskTerm:
             target = F.normalize(feat_orig.detach(), dim=1)
             task = task + w.feature * (F.normalize(feat_hat, dim=1) - target).pow(2).sum(1).mean()
         if w.agreement:
-            target = F.softmax(logits_orig.detach().float(), dim=1)
-            agree = F.kl_div(
-                F.log_softmax(logits_hat.float(), dim=1), target, reduction="batchmean"
-            )
-            task = task + w.agreement * agree
+            task = task + w.agreement * prediction_kl(logits_orig, logits_hat)
         if w.balance is not None:
             self._update_scale(float(rd_loss), float(task.detach()))
         out = {
