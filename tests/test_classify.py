@@ -252,10 +252,19 @@ def test_a_latent_head_alone_classifies_ffc_files(faces) -> None:
 
 
 def test_auto_domain_follows_each_codecs_latent_head(faces) -> None:
-    items = [api.encode(faces["a"], model=m, quality=3, device="cpu") for m in ("face-fer-v1", "face-fer-v2", "face-fer-v3")]
+    codecs = ("face-fer-v1", "face-fer-v2", "face-fer-v3", "face-fer-v4")
+    items = [api.encode(faces["a"], model=m, quality=3, device="cpu") for m in codecs]
     got = classify_batch(items, device="cpu")
     assert [(r.domain, r.model) for r in got] == [
         ("latent", "fer-latent-v5"),  # face-fer-v1: its remaining head
         ("pixel", "fer-cnn-joint-v2"),  # face-fer-v2: no head left, its own pixel classifier
         ("latent", "fer-latent-v8"),  # face-fer-v3: the head that reads its expression code
+        ("latent", "fer-latent-v9"),  # face-fer-v4: its own code head
+    ]
+    pixel = classify_batch(items, device="cpu", domain="pixel")
+    assert [r.model for r in pixel] == [
+        "fer-cnn-joint-v1",  # face-fer-v1: the default classifier
+        "fer-cnn-joint-v2",
+        "fer-cnn-joint-v4",  # face-fer-v3: fer-cnn-joint-v3 retired, v4 reads its files better
+        "fer-cnn-joint-v4",
     ]

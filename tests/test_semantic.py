@@ -111,11 +111,13 @@ def test_semantic_weight_needs_a_codec_with_a_code(tmp_path: Path, tiny_npz: Pat
     assert "no expression code" in result.output and len(result.output.strip().splitlines()) == 1
 
 
-def test_classify_pairs_face_fer_v3_files_with_its_own_models() -> None:
+def test_classify_pairs_face_fer_v3_and_v4_files_with_their_own_models() -> None:
     from facecodec import registry
 
     assert registry.latent_classifier_for("face-fer-v3").name == "fer-latent-v8"
-    assert registry.pixel_classifier_for("face-fer-v3") == "fer-cnn-joint-v3"
+    assert registry.latent_classifier_for("face-fer-v4").name == "fer-latent-v9"
+    assert registry.pixel_classifier_for("face-fer-v3") == "fer-cnn-joint-v4"
+    assert registry.pixel_classifier_for("face-fer-v4") == "fer-cnn-joint-v4"
     head = registry.get_spec("fer-latent-v8")
     codec = registry.get_spec("face-fer-v3").kwargs
     assert head.kwargs["latent_channels"] == codec["M"] + codec["sem_channels"]

@@ -174,3 +174,31 @@ def test_registry_loads_weights_through_weights_module() -> None:
     source = inspect.getsource(registry)
     assert "torch.load" not in source
     assert "load_weights" in _calls(source)
+
+
+def test_half_precision_weights_store_the_rounded_model(weights_dir: Path, use_weights) -> None:
+    """A ``weights_dtype="float16"`` model: large tensors in float16, small ones and integer
+    tables exact; the loaded model is exactly the exported (rounded) one and still codes."""
+    import numpy as np
+    import torch
+    from safetensors.torch import load_file
+
+    from facecodec import api
+    from facecodec.train.export import HALF_MIN_ELEMENTS
+
+    half = [n for n in registry.model_names() if registry.get_spec(n).weights_dtype == "float16"]
+    codec = next(n for n in half if registry.get_spec(n).kind == "codec")
+    stored = load_file(str(weights_dir / registry.get_spec(codec).weights_file))
+    big = {k: v for k, v in stored.items() if v.is_floating_point() and v.numel() >= HALF_MIN_ELEMENTS}
+    assert big and all(v.dtype == torch.float16 for v in big.values())
+    small = [v for k, v in stored.items() if k not in big]
+    assert small and all(v.dtype != torch.float16 for v in small)
+    assert any(not v.is_floating_point() for v in small)  # the entropy coder's CDF tables
+
+    use_weights(weights_dir)
+    model = api.load_model(codec, "cpu")
+    loaded = model.state_dict()
+    for key, value in stored.items():
+        assert torch.equal(loaded[key], value.to(loaded[key].dtype)), key
+    face = (np.arange(48 * 48, dtype=np.uint8).reshape(48, 48, 1) * 7) % 251
+    assert api.decode_array(api.encode(face, model=codec, device="cpu")).shape == face.shape

@@ -25,6 +25,7 @@ import torch
 from .. import registry
 from ..errors import DatasetError, TrainingError
 from ..models.hyperprior import QUALITY_MAX, QUALITY_MIN, lambda_for_quality
+from .augment import random_affine
 from .data import load_faces
 from .distributed import average_gradients, barrier
 from .init_weights import load_initial
@@ -67,6 +68,7 @@ class CodecTrainConfig:
     lmbda_max: float = 5e-2
     quality_range: tuple[float, float] = (QUALITY_MIN, QUALITY_MAX)  # qualities drawn in training
     quality_power: float = 1.0  # q = lo + (hi - lo) * u**power: > 1 favours low qualities
+    augment: bool = False  # random rotation/scale/shift on top of the flips (see augment.random_affine)
     init: str | None = None  # codec weights to start from (name, .safetensors, .pt)
     guide_init: str | None = None  # guided codecs: the classifier whose trunk guides the encoder
     guide_lr_scale: float = 1.0  # guided codecs: learning-rate multiplier of the guide projection
@@ -244,7 +246,7 @@ def train_codec(config: CodecTrainConfig, resume: bool = False, json_lines: bool
             resumes.append({"from_epoch": start_epoch, "changed": changed})
 
     if config.semantic_weight and not hasattr(model, "sem_head"):
-        raise TrainingError(f"{config.model} has no expression code; --semantic-weight is for face-fer-v3")
+        raise TrainingError(f"{config.model} has no expression code; --semantic-weight is for face-fer-v3 and later")
     if getattr(model, "guide_loaded", True) is False:
         raise TrainingError(
             f"{config.model} needs --guide-init: the trained classifier whose first stages guide its encoder"
@@ -271,7 +273,10 @@ def train_codec(config: CodecTrainConfig, resume: bool = False, json_lines: bool
             if cls_optimizer is not None:
                 for group in cls_optimizer.param_groups:
                     group["lr"] = config.classifier_lr * lr_factor
-            x = to_tensor(train_set.images[idx], device, flip=rng.random(len(idx)) < 0.5)
+            if config.augment:  # random_affine flips too
+                x = random_affine(to_tensor(train_set.images[idx], device), rng)
+            else:
+                x = to_tensor(train_set.images[idx], device, flip=rng.random(len(idx)) < 0.5)
             quality = torch.as_tensor(
                 _draw_qualities(rng, config.quality_range, config.quality_power, len(idx)),
                 dtype=torch.float32, device=device,

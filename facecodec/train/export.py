@@ -44,12 +44,42 @@ def checkpoint_meta(state: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+#: weight tensors at least this large are stored in float16 for ``weights_dtype="float16"``
+#: models (convolution kernels, dense layers); biases, gains, entropy-model parameters
+#: and every integer table stay exact
+HALF_MIN_ELEMENTS = 4096
+
+
+def round_to_half(model: torch.nn.Module) -> int:
+    """Round ``model``'s large float tensors to float16 values in place (kept float32).
+
+    Returns how many tensors were rounded. Saving then stores those in float16
+    without loss, and ``load_state_dict`` casts them back: the loaded model is
+    exactly this rounded one.
+    """
+    rounded = 0
+    with torch.no_grad():
+        for tensor in model.state_dict().values():
+            if tensor.dtype == torch.float32 and tensor.numel() >= HALF_MIN_ELEMENTS:
+                tensor.copy_(tensor.half().float())
+                rounded += 1
+    return rounded
+
+
 def save_weights(model: torch.nn.Module, name: str, out_dir: Path, record: dict[str, Any]) -> Path:
     """Write ``name.safetensors`` and its manifest entry into ``out_dir``."""
     out_dir.mkdir(parents=True, exist_ok=True)
+    half = registry.get_spec(name).weights_dtype == "float16"
+    if half:
+        round_to_half(model)  # before update(): the CDF tables must be the rounded model's
     if hasattr(model, "update"):
         model.update(force=True)
     state = {k: v.detach().cpu().contiguous().clone() for k, v in model.state_dict().items()}
+    if half:
+        state = {
+            k: v.half() if v.dtype == torch.float32 and v.numel() >= HALF_MIN_ELEMENTS else v
+            for k, v in state.items()
+        }
     path = out_dir / registry.get_spec(name).weights_file
     tmp = path.with_name(path.name + ".tmp")
     save_file(state, str(tmp))
@@ -60,6 +90,7 @@ def save_weights(model: torch.nn.Module, name: str, out_dir: Path, record: dict[
         "sha256": sha256_file(path),
         "bytes": path.stat().st_size,
         "parameters": sum(int(v.numel()) for k, v in state.items() if v.is_floating_point()),
+        "stored_as": f"float16 (tensors ≥ {HALF_MIN_ELEMENTS} values), else float32" if half else "float32",
         "exported": _dt.date.today().isoformat(),
         **record,
     }
