@@ -52,8 +52,8 @@ def main() -> None:
     systems = result["summary"].get("systems")
     if systems:
         e = systems["bd_rate_accuracy"]
-        print(f"\n**Pipelines**: {systems['test']} against {systems['anchor']}: BD-rate on accuracy "
-              f"{e['bd_rate']:+.1f} % over {e['interval']}\n")
+        bd = f"n/a ({e.get('note')})" if e["bd_rate"] is None else f"{e['bd_rate']:+.1f} % over {e['interval']}"
+        print(f"\n**Pipelines**: {systems['test']} against {systems['anchor']}: BD-rate on accuracy {bd}\n")
         _matched(systems["matched_points"])
 
 

@@ -15,7 +15,7 @@ FACE = Path(__file__).resolve().parent / "astronaut_face_48x48_gray.png"
 
 with Image.open(FACE) as face:
     original = facecodec.classify(face, top_k=3)
-    files = {q: facecodec.encode(face, quality=q) for q in (1, 4, 8)}  # the default codec, face-fer-v4
+    files = {q: facecodec.encode(face, quality=q) for q in (1, 4, 8)}  # the default codec, face-fer-v3
 
 print(f"original: {original.label} {original.probability:.2f} ({original.domain})")
 for q, data in files.items():

@@ -236,7 +236,7 @@ _SPECS: tuple[ModelSpec, ...] = (
 
 _BY_NAME = {s.name: s for s in _SPECS}
 _BY_ID = {s.model_id: s for s in _SPECS}
-DEFAULT_CODEC = "face-fer-v4"  # the FER-optimised codec (expression code + latent head)
+DEFAULT_CODEC = "face-fer-v3"  # the FER-optimised codec (expression code + latent head)
 DEFAULT_CLASSIFIER = "fer-cnn-joint-v1"
 #: the pixel classifier for a codec's decoded files when none is named (else
 #: DEFAULT_CLASSIFIER): the one trained jointly with that codec
