@@ -294,3 +294,28 @@ def test_agreement_term_off_by_default_reports_no_agreement() -> None:
     term = _task_term(0.0, joint=False)
     out = term(torch.rand(2, 1, 48, 48), torch.rand(2, 1, 48, 48), torch.zeros(2, dtype=torch.long), torch.tensor(1.0))
     assert "agree" not in out and float(out["codec"]) == 0.0
+
+
+@pytest.mark.parametrize("augment", [False, True])
+def test_augment_flag_feeds_affine_views_and_is_recorded(
+    tmp_path: Path, tiny_npz: Path, monkeypatch, augment: bool
+) -> None:
+    from facecodec.train import codec_trainer
+    from facecodec.train.export_models import training_command
+
+    calls = []
+    original = codec_trainer.random_affine
+
+    def counting(x, rng):
+        calls.append(x.shape[0])
+        return original(x, rng)
+
+    monkeypatch.setattr(codec_trainer, "random_affine", counting)
+    out = tmp_path / "run"
+    flag = ["--augment"] if augment else []
+    _run("train", "codec", "--data", str(tiny_npz), "--batch-size", "8", "--epochs", "1",
+         "--device", "cpu", "--out", str(out), *flag)  # fmt: skip
+    assert bool(calls) == augment
+    config = json.loads(torch.load(out / "last.pt", weights_only=True)["config"])
+    assert config["augment"] is augment
+    assert ("--augment" in training_command(config).split()) == augment
