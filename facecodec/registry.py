@@ -51,6 +51,17 @@ class ModelSpec:
         return int(self.kwargs.get("in_channels", 1))
 
 
+#: architectures shared by more than one model (same layers, other weights)
+_EXPRESSION_CODE_CODEC = {  # face-fer-v3, -v4: face-fer-v2's guided codec + a 2×6×6 code
+    "in_channels": 1,
+    "N": 64,
+    "M": 96,
+    "levels": 8,
+    "guide_width": 32,
+    "sem_channels": 2,
+}
+_EXPRESSION_CODE_HEAD = {"latent_channels": 98, "sem_channels": 2, "hidden": 128}  # reads that code
+
 _SPECS: tuple[ModelSpec, ...] = (
     ModelSpec(
         name="face-hp-v1",
@@ -83,7 +94,7 @@ _SPECS: tuple[ModelSpec, ...] = (
         model_id=4,
         kind="codec",
         architecture="semantic:SemanticFaceHyperprior",
-        kwargs={"in_channels": 1, "N": 64, "M": 96, "levels": 8, "guide_width": 32, "sem_channels": 2},
+        kwargs=_EXPRESSION_CODE_CODEC,
         description="face-fer-v2 plus a 2×6×6 expression code in the latent (same at every quality) "
         "from the whole classifier in the encoder; the decoder and a latent head read it",
     ),
@@ -92,14 +103,7 @@ _SPECS: tuple[ModelSpec, ...] = (
         model_id=5,
         kind="codec",
         architecture="semantic:SemanticFaceHyperprior",
-        kwargs={
-            "in_channels": 1,
-            "N": 64,
-            "M": 96,
-            "levels": 8,
-            "guide_width": 32,
-            "sem_channels": 2,
-        },
+        kwargs=_EXPRESSION_CODE_CODEC,
         description="face-fer-v3 trained further with fer-cnn-joint-v4 (larger expression terms, "
         "augmented faces, smaller λ at q1): smaller files that its own classifier and head read "
         "almost as well as originals, at lower PSNR",
@@ -217,7 +221,7 @@ _SPECS: tuple[ModelSpec, ...] = (
         model_id=208,
         kind="latent-classifier",
         architecture="latent_classifier:SemanticLatentHead",
-        kwargs={"latent_channels": 98, "sem_channels": 2, "hidden": 128},
+        kwargs=_EXPRESSION_CODE_HEAD,
         description="reads face-fer-v3's expression code (the latent's last two channels); "
         "trained inside the codec's joint run (no pixel synthesis)",
         codec="face-fer-v3",
@@ -227,7 +231,7 @@ _SPECS: tuple[ModelSpec, ...] = (
         model_id=209,
         kind="latent-classifier",
         architecture="latent_classifier:SemanticLatentHead",
-        kwargs={"latent_channels": 98, "sem_channels": 2, "hidden": 128},
+        kwargs=_EXPRESSION_CODE_HEAD,
         description="reads face-fer-v4's expression code (the latent's last two channels); "
         "trained inside the codec's joint run (no pixel synthesis)",
         codec="face-fer-v4",

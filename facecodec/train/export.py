@@ -50,20 +50,21 @@ def checkpoint_meta(state: dict[str, Any]) -> dict[str, Any]:
 HALF_MIN_ELEMENTS = 4096
 
 
-def round_to_half(model: torch.nn.Module) -> int:
+def _stored_half(tensor: torch.Tensor) -> bool:
+    """Whether a float16-stored model keeps ``tensor`` in float16 (the one rule for both steps)."""
+    return tensor.dtype == torch.float32 and tensor.numel() >= HALF_MIN_ELEMENTS
+
+
+def round_to_half(model: torch.nn.Module) -> None:
     """Round ``model``'s large float tensors to float16 values in place (kept float32).
 
-    Returns how many tensors were rounded. Saving then stores those in float16
-    without loss, and ``load_state_dict`` casts them back: the loaded model is
-    exactly this rounded one.
+    Saving then stores those in float16 without loss, and ``load_state_dict``
+    casts them back: the loaded model is exactly this rounded one.
     """
-    rounded = 0
     with torch.no_grad():
         for tensor in model.state_dict().values():
-            if tensor.dtype == torch.float32 and tensor.numel() >= HALF_MIN_ELEMENTS:
+            if _stored_half(tensor):
                 tensor.copy_(tensor.half().float())
-                rounded += 1
-    return rounded
 
 
 def save_weights(model: torch.nn.Module, name: str, out_dir: Path, record: dict[str, Any]) -> Path:
@@ -76,10 +77,7 @@ def save_weights(model: torch.nn.Module, name: str, out_dir: Path, record: dict[
         model.update(force=True)
     state = {k: v.detach().cpu().contiguous().clone() for k, v in model.state_dict().items()}
     if half:
-        state = {
-            k: v.half() if v.dtype == torch.float32 and v.numel() >= HALF_MIN_ELEMENTS else v
-            for k, v in state.items()
-        }
+        state = {k: v.half() if _stored_half(v) else v for k, v in state.items()}
     path = out_dir / registry.get_spec(name).weights_file
     tmp = path.with_name(path.name + ".tmp")
     save_file(state, str(tmp))
