@@ -152,8 +152,7 @@ def encode_batch(
                     width=w,
                     height=h,
                     channels=c,
-                    z_stream=face.z_stream,
-                    y_stream=face.y_stream,
+                    stream=face.streams[0],
                 )
             )
             results[i] = Encoded(
@@ -214,7 +213,7 @@ def decoded_groups(
         _, ph, pw = keys[group[0]]
         stride = net.downsampling // 2
         faces = [
-            CompressedFace(parsed[i].z_stream, parsed[i].y_stream, ph // stride, pw // stride)
+            CompressedFace(parsed[i].streams, ph // stride, pw // stride)
             for i in members
         ]
         q = file_qualities([parsed[i] for i in members])
@@ -274,8 +273,8 @@ def describe(data: bytes) -> dict[str, Any]:
         "height": f.height,
         "channels": f.channels,
         "coded_channels": spec.channels,
-        "z_bytes": len(f.z_stream),
-        "y_bytes": len(f.y_stream),
+        # format 2: one rANS stream holding z then y; format 1: a z and a y stream
+        "stream_bytes": dict(zip(("z+y",) if len(f.streams) == 1 else ("z", "y"), map(len, f.streams))),
         "header_bytes": container.overhead_bytes(f),
         "total_bytes": len(data),
         "bpp": round(len(data) * 8 / pixels, 4),

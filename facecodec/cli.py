@@ -138,8 +138,9 @@ def info(files, as_json) -> None:
             click.echo(
                 f"{name}: {record['model']} (id {record['model_id']}) quality {record['quality']:g}, "
                 f"{record['width']}x{record['height']}x{record['channels']}, "
-                f"{record['total_bytes']} bytes ({record['bpp']:.3f} bpp: header {record['header_bytes']}, "
-                f"z {record['z_bytes']}, y {record['y_bytes']}), format v{record['format_version']}, crc ok"
+                f"{record['total_bytes']} bytes ({record['bpp']:.3f} bpp: header {record['header_bytes']}"
+                + "".join(f", {k} {v}" for k, v in record["stream_bytes"].items())
+                + f"), format v{record['format_version']}, crc ok"
             )
     if failed:
         sys.exit(1)

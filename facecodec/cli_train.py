@@ -113,6 +113,8 @@ def train_codec_cmd(**opts: Any) -> None:
 @click.option("--classifier-init", default="fer-cnn-v1", show_default=True, help="Classifier weights to start from (name, .safetensors, .pt).")
 @click.option("--classifier-lr", default=5e-4, show_default=True, type=float)
 @click.option("--original-weight", default=1.0, show_default=True, type=float, help="Weight of the classifier's loss on original faces.")
+@click.option("--freeze-codec", is_flag=True, help="Train only the classifier, on the (fixed) codec's decoded faces at random qualities and on originals.")
+@click.option("--classifier-ema", default=None, type=click.FloatRange(0, 1, min_open=True, max_open=True), help="Keep an exponential moving average of the classifier's weights (decay, e.g. 0.999) and export that.")
 def train_joint_cmd(**opts: Any) -> None:
     """Train a codec and a classifier together (FER-aware codec).
 
@@ -167,3 +169,27 @@ def train_export_cmd(checkpoint, name, out, measure_data, measure_split, qualiti
         return
     click.echo(f"exported {name}: {entry['file']} sha256 {entry['sha256'][:16]}…")
     click.echo(f"  {(entry.get('measured') or {}).get('summary', 'not measured')}")
+
+
+@train.command("measure")
+@click.argument("name")
+@click.option("--data", required=True, type=click.Path(exists=True), help=_DATA_HELP)
+@click.option("--split", default="val", show_default=True)
+@click.option("--weights", "weights_dir", default="weights", show_default=True, type=click.Path(file_okay=False, exists=True), help="Folder with the model's weights and MANIFEST.json.")
+@click.option("--qualities", default="1,2,3,4,5,6,7,8", show_default=True, help="Comma-separated qualities to measure.")
+@click.option("--device", default="auto", show_default=True, type=click.Choice(["auto", "cpu", "cuda"]))
+@click.option("--json", "as_json", is_flag=True, help="Print the measured figures as JSON.")
+def train_measure_cmd(name, data, split, weights_dir, qualities, device, as_json) -> None:
+    """Re-measure a shipped model NAME on real files and update its manifest figures.
+
+    What 'train export --measure-data' does, without a checkpoint: for when the
+    files change but the weights do not (a new .ffc format version)."""
+    from pathlib import Path
+
+    from .train.export_models import measure_shipped
+
+    measured = measure_shipped(name, Path(weights_dir), data, split, [float(q) for q in qualities.split(",")], device)
+    if as_json:
+        click.echo(json.dumps({"name": name, "measured": measured}))
+    else:
+        click.echo(f"measured {name}: {measured['summary']}")

@@ -1,23 +1,28 @@
-"""The ``.ffc`` container: a small header, two entropy-coded streams, a CRC.
+"""The ``.ffc`` container: a small header, the entropy-coded stream(s), a CRC.
 
 Pure standard library (no torch, no numpy) so that files can be inspected and
-validated without loading a model.  Layout of format version 1; every integer
-is unsigned, "varint" is unsigned LEB128 limited to the stated number of bytes
-(non-minimal encodings are rejected)::
+validated without loading a model.  Layout of format version 2 (written) and
+version 1 (still read); every integer is unsigned, "varint" is unsigned LEB128
+limited to the stated number of bytes (non-minimal encodings are rejected)::
 
     offset  field          size              notes
     ------  -------------  ----------------  ----------------------------------
     0       magic          3                 b"FFC"
-    3       version        1 (u8)            1
+    3       version        1 (u8)            2 (or 1)
     4       model id       varint, <= 2      stable registry id, 0..16383
     .       quality code   1 (u8)            round(quality * 16)
     .       width          varint, <= 2      1..MAX_SIDE
     .       height         varint, <= 2      1..MAX_SIDE
     .       channels       1 (u8)            1 or 3 (of the original image)
+    version 2:
+    .       stream length  varint, <= 4      0..MAX_STREAM_BYTES
+    .       stream         stream length     one rANS stream: z symbols, then y
+    version 1:
     .       z length       varint, <= 4      0..MAX_STREAM_BYTES
     .       y length       varint, <= 4      0..MAX_STREAM_BYTES
     .       z stream       z length          hyperprior bitstream
     .       y stream       y length          latent bitstream
+    both:
     .       crc32          4 (little-endian) zlib.crc32 of every byte before it
 
 Reading checks, in this order: magic, version, header fields (truncation and
@@ -53,6 +58,7 @@ __all__ = [
     "MAX_SIDE",
     "MAX_STREAM_BYTES",
     "VERSION",
+    "VERSIONS",
     "FfcFile",
     "overhead_bytes",
     "pack",
@@ -61,12 +67,13 @@ __all__ = [
 ]
 
 MAGIC = b"FFC"
-VERSION = 1
+VERSION = 2  # what pack() writes by default
+VERSIONS = (1, 2)  # what unpack() reads
 MAX_SIDE = 4096  # width and height are each 1..MAX_SIDE
 MAX_STREAM_BYTES = 1 << 24  # cap on each stream's length
 CHANNELS_ALLOWED = (1, 3)
 
-# Varint widths (in bytes) of the version-1 header fields.
+# Varint widths (in bytes) of the header fields.
 _ID_VARINT = 2
 _SIDE_VARINT = 2
 _LEN_VARINT = 4
@@ -83,9 +90,15 @@ class FfcFile:
     width: int
     height: int
     channels: int  # channels of the original image, 1 or 3
-    z_stream: bytes  # hyperprior bitstream
-    y_stream: bytes  # latent bitstream
+    z_stream: bytes = b""  # version 1: hyperprior bitstream
+    y_stream: bytes = b""  # version 1: latent bitstream
     version: int = VERSION
+    stream: bytes = b""  # version 2: the z symbols, then the y symbols, in one rANS stream
+
+    @property
+    def streams(self) -> tuple[bytes, ...]:
+        """The entropy-coded streams in file order: (stream,) or (z stream, y stream)."""
+        return (self.stream,) if self.version >= 2 else (self.z_stream, self.y_stream)
 
 
 # --- varints ----------------------------------------------------------------
@@ -135,8 +148,7 @@ def _check_values(
     width: int,
     height: int,
     channels: int,
-    z_len: int,
-    y_len: int,
+    lengths: dict[str, int],
 ) -> None:
     if model_id < 0:
         raise MalformedHeader(
@@ -157,10 +169,10 @@ def _check_values(
         raise MalformedHeader(
             f"malformed .ffc header: channels must be 1 or 3, got {channels}"
         )
-    for name, length in (("z", z_len), ("y", y_len)):
+    for name, length in lengths.items():
         if length > MAX_STREAM_BYTES:
             raise LimitExceeded(
-                f"{name} stream length {length} exceeds the limit of "
+                f"{name} length {length} exceeds the limit of "
                 f"{MAX_STREAM_BYTES} bytes"
             )
 
@@ -183,21 +195,34 @@ def _as_bytes(value: object, field: str) -> bytes:
     )
 
 
-def _encode_header(f: FfcFile) -> tuple[bytes, bytes, bytes]:
-    """Validate ``f`` and return (header bytes, z stream, y stream)."""
+#: the streams of each version, in file order: (name in messages, FfcFile attribute)
+_STREAMS = {1: (("z stream", "z_stream"), ("y stream", "y_stream")), 2: (("stream", "stream"),)}
+
+
+def _stream_fields(f: FfcFile, version: int) -> dict[str, bytes]:
+    """The streams ``f`` holds, by name, checked against its version."""
+    used = _STREAMS[version]
+    for other in _STREAMS.values():
+        for _, attr in other:
+            if other is not used and getattr(f, attr):
+                raise MalformedHeader(f"malformed .ffc header: a version-{version} file has no {attr}")
+    return {name: _as_bytes(getattr(f, attr), name) for name, attr in used}
+
+
+def _encode_header(f: FfcFile) -> tuple[bytes, tuple[bytes, ...]]:
+    """Validate ``f`` and return (header bytes, streams in file order)."""
     version = _as_int(f.version, "version")
-    if version != VERSION:
+    if version not in VERSIONS:
         raise UnsupportedVersion(
-            f"cannot write .ffc version {version} (this writer knows version {VERSION})"
+            f"cannot write .ffc version {version} (this writer knows versions 1 and 2)"
         )
     model_id = _as_int(f.model_id, "model id")
     quality_code = _as_int(f.quality_code, "quality code")
     width = _as_int(f.width, "width")
     height = _as_int(f.height, "height")
     channels = _as_int(f.channels, "channels")
-    z = _as_bytes(f.z_stream, "z stream")
-    y = _as_bytes(f.y_stream, "y stream")
-    _check_values(model_id, quality_code, width, height, channels, len(z), len(y))
+    streams = _stream_fields(f, version)
+    _check_values(model_id, quality_code, width, height, channels, {k: len(v) for k, v in streams.items()})
     header = b"".join(
         (
             MAGIC,
@@ -207,29 +232,29 @@ def _encode_header(f: FfcFile) -> tuple[bytes, bytes, bytes]:
             _encode_varint(width),
             _encode_varint(height),
             bytes((channels,)),
-            _encode_varint(len(z)),
-            _encode_varint(len(y)),
+            *(_encode_varint(len(v)) for v in streams.values()),
         )
     )
-    return header, z, y
+    return header, tuple(streams.values())
 
 
 # --- public API ---------------------------------------------------------------
 def pack(f: FfcFile) -> bytes:
-    """Serialise ``f`` as a version-1 ``.ffc`` file.
+    """Serialise ``f`` as a ``.ffc`` file of its version (2 by default, or 1).
 
     Raises :class:`MalformedHeader` or :class:`LimitExceeded` for values the
-    format cannot hold, and :class:`UnsupportedVersion` if ``f.version`` is not
-    :data:`VERSION`.
+    format cannot hold (a version-2 file with z/y streams, a version-1 file
+    with a single stream, ...), and :class:`UnsupportedVersion` for a version
+    not in :data:`VERSIONS`.
     """
-    header, z, y = _encode_header(f)
-    body = b"".join((header, z, y))
+    header, streams = _encode_header(f)
+    body = b"".join((header, *streams))
     return body + _CRC.pack(zlib.crc32(body))
 
 
 def overhead_bytes(f: FfcFile) -> int:
-    """Bytes ``pack(f)`` adds on top of the two streams (header plus CRC)."""
-    header, _, _ = _encode_header(f)
+    """Bytes ``pack(f)`` adds on top of the stream(s) (header plus CRC)."""
+    header, _ = _encode_header(f)
     return len(header) + _CRC.size
 
 
@@ -268,9 +293,9 @@ def unpack(
 
     # (2) version
     version, pos = _read_u8(buf, pos, "version")
-    if version != VERSION:
+    if version not in VERSIONS:
         raise UnsupportedVersion(
-            f"unsupported .ffc version {version} (this reader knows version {VERSION})"
+            f"unsupported .ffc version {version} (this reader knows versions 1 and 2)"
         )
 
     # (3) header fields: presence and varint encoding only
@@ -279,20 +304,19 @@ def unpack(
     width, pos = _read_varint(buf, pos, _SIDE_VARINT, "width")
     height, pos = _read_varint(buf, pos, _SIDE_VARINT, "height")
     channels, pos = _read_u8(buf, pos, "channels")
-    z_len, pos = _read_varint(buf, pos, _LEN_VARINT, "z length")
-    y_len, pos = _read_varint(buf, pos, _LEN_VARINT, "y length")
+    lengths: dict[str, int] = {}
+    for name, _ in _STREAMS[version]:
+        lengths[name], pos = _read_varint(buf, pos, _LEN_VARINT, f"{name} length")
 
     # (4) values and limits, before anything is sliced
-    _check_values(model_id, quality_code, width, height, channels, z_len, y_len)
+    _check_values(model_id, quality_code, width, height, channels, lengths)
 
     # (5) model id
     if known_model_ids is not None and model_id not in known_model_ids:
         raise UnknownModel(f"unknown model id {model_id}")
 
     # (6) total length
-    z_start = pos
-    y_start = z_start + z_len
-    crc_start = y_start + y_len
+    crc_start = pos + sum(lengths.values())
     expected = crc_start + _CRC.size
     if size < expected:
         raise Truncated(f"truncated .ffc file: expected {expected} bytes, got {size}")
@@ -310,15 +334,18 @@ def unpack(
             f"computed {computed:#010x})"
         )
 
+    streams: dict[str, bytes] = {}
+    for name, attr in _STREAMS[version]:
+        streams[attr] = buf[pos : pos + lengths[name]]
+        pos += lengths[name]
     return FfcFile(
         model_id=model_id,
         quality_code=quality_code,
         width=width,
         height=height,
         channels=channels,
-        z_stream=buf[z_start:y_start],
-        y_stream=buf[y_start:crc_start],
         version=version,
+        **streams,
     )
 
 

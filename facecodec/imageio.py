@@ -116,7 +116,7 @@ def write_atomic(path: Path, data: bytes, force: bool = False) -> None:
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
-        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; give the usual mode
+        os.chmod(tmp, default_file_mode())  # mkstemp makes 0600; give the usual mode
         os.replace(tmp, path)
     except BaseException as exc:
         Path(tmp).unlink(missing_ok=True)
@@ -125,10 +125,11 @@ def write_atomic(path: Path, data: bytes, force: bool = False) -> None:
         raise
 
 
-def _umask() -> int:
+def default_file_mode() -> int:
+    """The mode a plain ``open(path, "w")`` would give a new file (0666 less the umask)."""
     mask = os.umask(0)
     os.umask(mask)
-    return mask
+    return 0o666 & ~mask
 
 
 def read_stream(stream: BinaryIO) -> bytes:

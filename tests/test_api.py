@@ -42,7 +42,8 @@ def test_round_trip_grey_array(sample: tuple[bytes, np.ndarray], faces) -> None:
     assert header["model"] == registry.DEFAULT_CODEC
     assert header["quality"] == 4.0
     assert header["total_bytes"] == len(data)
-    assert header["header_bytes"] + header["z_bytes"] + header["y_bytes"] == len(data)
+    assert header["format_version"] == 2 and list(header["stream_bytes"]) == ["z+y"]
+    assert header["header_bytes"] + sum(header["stream_bytes"].values()) == len(data)
 
 
 def test_decode_returns_pil_grey(sample: tuple[bytes, np.ndarray]) -> None:
@@ -261,10 +262,14 @@ def test_garbage_streams_with_valid_crc_decode_without_crash(
 
     f = container.unpack(sample[0])
     rng = np.random.default_rng(0)
+    v1 = dataclasses.replace(f, stream=b"", version=1)
     garbage = [
-        dataclasses.replace(f, z_stream=b"", y_stream=b""),
-        dataclasses.replace(f, z_stream=rng.bytes(len(f.z_stream)), y_stream=rng.bytes(7)),
-        dataclasses.replace(f, z_stream=b"\xff" * 64, y_stream=b"\xff" * 4096),
+        dataclasses.replace(f, stream=b""),
+        *(dataclasses.replace(f, stream=rng.bytes(n)) for n in (1, 4, 5, 6, 7, 8, len(f.stream))),
+        dataclasses.replace(f, stream=b"\xff" * 4096),
+        v1,
+        dataclasses.replace(v1, z_stream=rng.bytes(20), y_stream=rng.bytes(7)),
+        dataclasses.replace(v1, z_stream=b"\xff" * 64, y_stream=b"\xff" * 4096),
     ]
     decoded = api.decode_batch([container.pack(g) for g in garbage], device=CPU)
     for out in decoded:

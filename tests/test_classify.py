@@ -240,7 +240,7 @@ def test_decoded_files_go_to_the_classifier_trained_with_their_codec(faces) -> N
         registry.DEFAULT_CLASSIFIER,
         registry.pixel_classifier_for("face-fer-v2"),
     ]
-    assert registry.pixel_classifier_for("face-fer-v2") == "fer-cnn-joint-v2"
+    assert registry.pixel_classifier_for("face-fer-v2") == "fer-cnn-joint-v1"  # joint-v2 retired
     named = classify_batch(items, model="fer-cnn-v1", domain="pixel", device="cpu")
     assert {r.model for r in named} == {"fer-cnn-v1"}  # a named classifier reads them all
 
@@ -257,14 +257,14 @@ def test_auto_domain_follows_each_codecs_latent_head(faces) -> None:
     got = classify_batch(items, device="cpu")
     assert [(r.domain, r.model) for r in got] == [
         ("latent", "fer-latent-v5"),  # face-fer-v1: its remaining head
-        ("pixel", "fer-cnn-joint-v2"),  # face-fer-v2: no head left, its own pixel classifier
+        ("pixel", "fer-cnn-joint-v1"),  # face-fer-v2: no head left, no own classifier left
         ("latent", "fer-latent-v8"),  # face-fer-v3: the head that reads its expression code
         ("latent", "fer-latent-v9"),  # face-fer-v4: its own code head
     ]
     pixel = classify_batch(items, device="cpu", domain="pixel")
     assert [r.model for r in pixel] == [
         "fer-cnn-joint-v1",  # face-fer-v1: the default classifier
-        "fer-cnn-joint-v2",
+        "fer-cnn-joint-v1",  # face-fer-v2: fer-cnn-joint-v2 retired
         "fer-cnn-joint-v4",  # face-fer-v3: fer-cnn-joint-v3 retired, v4 reads its files better
-        "fer-cnn-joint-v4",
+        "fer-cnn-joint-v5",
     ]

@@ -52,6 +52,7 @@ def _sample(**changes: object) -> FfcFile:
         channels=3,
         z_stream=bytes(range(20)),
         y_stream=bytes(range(200, 256)) * 3,
+        version=1,
     )
     return dataclasses.replace(base, **changes)
 
@@ -68,7 +69,7 @@ def _varint(value: int) -> bytes:
 def _raw(
     *,
     magic: bytes = MAGIC,
-    version: bytes = bytes([VERSION]),
+    version: bytes = b"\x01",
     model_id: bytes = b"\x03",
     quality: bytes = b"\x20",
     width: bytes = b"\x30",
@@ -101,16 +102,17 @@ def _raw(
     return body + crc
 
 
+_HEADERS = {
+    "model_id": st.integers(0, container.MAX_MODEL_ID),
+    "quality_code": st.integers(0, 255),
+    "width": st.integers(1, MAX_SIDE),
+    "height": st.integers(1, MAX_SIDE),
+    "channels": st.sampled_from((1, 3)),
+}
 files = st.builds(
-    FfcFile,
-    model_id=st.integers(0, container.MAX_MODEL_ID),
-    quality_code=st.integers(0, 255),
-    width=st.integers(1, MAX_SIDE),
-    height=st.integers(1, MAX_SIDE),
-    channels=st.sampled_from((1, 3)),
-    z_stream=st.binary(max_size=300),
-    y_stream=st.binary(max_size=3000),
+    FfcFile, **_HEADERS, z_stream=st.binary(max_size=300), y_stream=st.binary(max_size=3000), version=st.just(1)
 )
+files_v2 = st.builds(FfcFile, **_HEADERS, stream=st.binary(max_size=3000))
 
 
 # --- basics -------------------------------------------------------------------
@@ -139,9 +141,49 @@ def test_known_layout() -> None:
         channels=3,
         z_stream=b"Z",
         y_stream=b"YY",
+        version=1,
     )
     body = b"FFC\x01\x01\x28\x30\x30\x03\x01\x02ZYY"
     assert pack(f) == body + struct.pack("<I", zlib.crc32(body))
+
+
+def test_known_layout_version_2() -> None:
+    f = FfcFile(model_id=1, quality_code=40, width=48, height=48, channels=1, stream=b"ZYYY")
+    assert f.version == VERSION == 2 and f.streams == (b"ZYYY",)
+    body = b"FFC\x02\x01\x28\x30\x30\x01\x04ZYYY"
+    assert pack(f) == body + struct.pack("<I", zlib.crc32(body))
+    assert overhead_bytes(f) == 14  # 10 header bytes + CRC for a 48x48 face
+    assert unpack(pack(f)) == f
+
+
+@FAST
+@given(files_v2)
+def test_round_trip_version_2(f: FfcFile) -> None:
+    data = pack(f)
+    assert unpack(data) == f and unpack(data).streams == (f.stream,)
+    assert len(data) == overhead_bytes(f) + len(f.stream)
+    for cut in range(len(data)):  # every strict prefix is Truncated
+        with pytest.raises(Truncated):
+            unpack(data[:cut])
+    with pytest.raises(TrailingData):
+        unpack(data + b"\x00")
+
+
+@pytest.mark.parametrize(
+    ("changes", "match"),
+    [
+        ({"version": 2}, "version-2 file has no z_stream"),  # a v1 sample's two streams
+        ({"version": 1, "z_stream": b"", "y_stream": b"", "stream": b"s"}, "version-1 file has no stream"),
+    ],
+)
+def test_streams_must_match_the_version(changes: dict, match: str) -> None:
+    with pytest.raises(MalformedHeader, match=match):
+        pack(_sample(**changes))
+
+
+def test_version_1_files_still_read() -> None:
+    f = _sample()
+    assert unpack(pack(f)).streams == (f.z_stream, f.y_stream)
 
 
 def test_varint_multibyte_layout() -> None:
@@ -202,7 +244,7 @@ def test_extreme_values_round_trip() -> None:
 def test_overhead_48x48_at_most_16(
     model_id: int, quality_code: int, channels: int, z_len: int, y_len: int
 ) -> None:
-    f = FfcFile(model_id, quality_code, 48, 48, channels, b"z" * z_len, b"y" * y_len)
+    f = FfcFile(model_id, quality_code, 48, 48, channels, b"z" * z_len, b"y" * y_len, version=1)
     overhead = overhead_bytes(f)
     assert overhead <= 16
     assert overhead == (15 if y_len < 128 else 16)
@@ -246,7 +288,7 @@ def test_missing_version_is_truncated() -> None:
         unpack(MAGIC)
 
 
-@pytest.mark.parametrize("version", [0, 2, 255])
+@pytest.mark.parametrize("version", [0, 3, 255])
 def test_unsupported_version(version: int) -> None:
     with pytest.raises(UnsupportedVersion, match=f"version {version}"):
         unpack(_raw(version=bytes([version])))
@@ -384,7 +426,7 @@ def test_unknown_model_checked_before_length() -> None:
 
 def test_check_order_version_before_header() -> None:
     with pytest.raises(UnsupportedVersion):
-        unpack(_raw(version=b"\x02", width=b"\x00", channels=b"\x02"))
+        unpack(_raw(version=b"\x03", width=b"\x00", channels=b"\x02"))
 
 
 def test_check_order_limits_before_crc() -> None:
@@ -446,7 +488,7 @@ def test_messages_are_one_line() -> None:
         ({"channels": True}, MalformedHeader),
         ({"z_stream": "text"}, MalformedHeader),
         ({"y_stream": None}, MalformedHeader),
-        ({"version": 2}, UnsupportedVersion),
+        ({"version": 3}, UnsupportedVersion),
     ],
 )
 def test_pack_rejects(changes: dict[str, object], error: type[Exception]) -> None:

@@ -3,7 +3,9 @@
 ``tests/data/golden`` holds small ``.ffc`` files made with the shipped codecs
 (commit 8be601b: the example face and noise at qualities 1, 4.5 and 8, and a
 128×128 pattern whose hyper-latent is too big for the dense path of
-``exact_hyper``) and the sha256 of what entropy decoding gives for each: the
+``exact_hyper``; format 1) and, named ``v2_*``, the example face written as
+format 2 (one stream, compact rANS state: session 9), and the sha256 of what
+entropy decoding gives for each: the
 integer ``y`` symbols and their exact float64 means. Those are pure integer /
 dyadic results, the same on every machine; a change to the rANS wrapper or to
 the fixed-point hyper-synthesis that altered any of them would break every
@@ -40,17 +42,27 @@ def _digest(path: Path) -> str:
     f = api.parse(path.read_bytes())
     net = api.load_model(registry.spec_for_id(f.model_id).name, "cpu")
     stride = net.downsampling // 2
-    face = CompressedFace(
-        f.z_stream, f.y_stream, -(-f.height // 16) * 16 // stride, -(-f.width // 16) * 16 // stride
-    )
+    face = CompressedFace(f.streams, -(-f.height // 16) * 16 // stride, -(-f.width // 16) * 16 // stride)
     y_symbols, means = net.entropy_decode([face])
     blob = y_symbols.int().contiguous().numpy().tobytes() + means.double().contiguous().numpy().tobytes()
     return hashlib.sha256(blob).hexdigest()
 
 
 def test_golden_set_is_complete() -> None:
-    assert len(DIGESTS) == 17
+    assert len(DIGESTS) == 26
     assert sorted(DIGESTS) == sorted(p.name for p in GOLDEN.glob("*.ffc"))
+
+
+def test_format_2_files_hold_what_their_format_1_twins_hold() -> None:
+    # v2_NAME: the same face, model and quality written as format 2 (one rANS stream,
+    # compact state): the same entropy-decoded values in fewer bytes
+    twins = sorted(name for name in DIGESTS if name.startswith("v2_"))
+    assert len(twins) == 9
+    for name in twins:
+        v2, v1 = GOLDEN / name, GOLDEN / name[3:]
+        assert api.parse(v2.read_bytes()).version == 2 and api.parse(v1.read_bytes()).version == 1
+        assert DIGESTS[name] == DIGESTS[name[3:]]
+        assert v2.stat().st_size < v1.stat().st_size
 
 
 @pytest.mark.parametrize("path", ["dense", "convolution"])

@@ -32,7 +32,7 @@ def test_starts_as_the_plain_codec_it_was_initialised_from() -> None:
     x = torch.rand(3, 1, 48, 48)
     q = torch.tensor([1.0, 4.5, 8.0])
     assert torch.equal(guided.latent(x, q), plain.latent(x, q))
-    assert [f.y_stream for f in guided.compress(x, q)] == [f.y_stream for f in plain.compress(x, q)]
+    assert [f.streams for f in guided.compress(x, q)] == [f.streams for f in plain.compress(x, q)]
 
 
 def test_the_guide_changes_the_latent_but_decoding_needs_no_guide() -> None:
@@ -44,7 +44,7 @@ def test_the_guide_changes_the_latent_but_decoding_needs_no_guide() -> None:
     q = torch.tensor([2.0, 6.0])
     assert not torch.equal(guided.latent(x, q), plain.latent(x, q))
     faces = guided.compress(x, q)
-    assert [f.y_stream for f in faces] != [f.y_stream for f in plain.compress(x, q)]
+    assert [f.streams for f in faces] != [f.streams for f in plain.compress(x, q)]
     # the decoder half is the plain codec's: same weights, same pixels
     assert torch.equal(guided.decompress(faces, q), plain.decompress(faces, q))
 

@@ -37,10 +37,23 @@ def test_codec_train_resume_export(tmp_path: Path, tiny_npz: Path, monkeypatch) 
     _run("train", "export", str(out / "last.pt"), "--name", "face-hp-v1", "--out", str(weights),
          "--measure-data", str(tiny_npz), "--measure-split", "val", "--qualities", "1,8")  # fmt: skip
     entry = read_manifest(weights)["models"]["face-hp-v1"]
+    from facecodec.imageio import default_file_mode
+
+    assert (weights / "face-hp-v1.safetensors").stat().st_mode & 0o777 == default_file_mode()
     assert entry["epochs_trained"] == 2
     assert entry["resumed_with_changes"][0]["changed"]["epochs"] == [1, 2]
     assert "--epochs 2" in entry["training_command"]
     assert [p["quality"] for p in entry["measured"]["points"]] == [1.0, 8.0]
+    assert entry["measured"]["file_format"] == 2
+    # re-measuring a shipped model replaces its figures, weights untouched
+    _run("train", "measure", "face-hp-v1", "--data", str(tiny_npz), "--weights", str(weights),
+         "--qualities", "2", "--device", "cpu")  # fmt: skip
+    again = read_manifest(weights)["models"]["face-hp-v1"]
+    assert [p["quality"] for p in again["measured"]["points"]] == [2.0]
+    assert again["sha256"] == entry["sha256"]
+    result = CliRunner().invoke(main, ["train", "measure", "no-such-model", "--data", str(tiny_npz),
+                                       "--weights", str(weights)])  # fmt: skip
+    assert result.exit_code != 0 and "no-such-model" in result.output
     # the exported weights load through the registry and code an image
     monkeypatch.setenv("FACECODEC_WEIGHTS", str(weights))
     api.load_model.cache_clear()
@@ -319,3 +332,52 @@ def test_augment_flag_feeds_affine_views_and_is_recorded(
     config = json.loads(torch.load(out / "last.pt", weights_only=True)["config"])
     assert config["augment"] is augment
     assert ("--augment" in training_command(config).split()) == augment
+
+
+def test_freeze_codec_trains_only_the_classifier_and_exports_its_average(tmp_path: Path, tiny_npz: Path) -> None:
+    from facecodec import registry
+
+    out = tmp_path / "frozen"
+    common = ["train", "joint", "--data", str(tiny_npz), "--batch-size", "8", "--out", str(out),
+              "--device", "cpu", "--init", "face-hp-v1", "--classifier-init", "fer-cnn-v1",
+              "--epoch-size", "16", "--freeze-codec", "--classifier-ema", "0.5"]  # fmt: skip
+    _run(*common, "--epochs", "1")
+    state = torch.load(out / "last.pt", weights_only=True)
+    codec = registry.create_model("face-hp-v1").state_dict()
+    assert all(torch.equal(state["model"][k], v) for k, v in codec.items())  # the codec did not move
+    shipped = registry.create_model("fer-cnn-v1").state_dict()
+    raw, avg = state["classifier_raw"], state["classifier"]
+    weight = next(k for k in shipped if k.endswith("weight") and shipped[k].dim() == 4)
+    assert not torch.equal(raw[weight], shipped[weight])  # the classifier learned
+    assert not torch.equal(avg[weight], raw[weight])  # and the average lags behind it
+    # resuming restores both the raw weights and their average
+    _run(*common, "--epochs", "2", "--resume")
+    again = torch.load(out / "last.pt", weights_only=True)
+    assert again["epoch"] == 1 and not torch.equal(again["classifier_raw"][weight], raw[weight])
+
+
+def test_freeze_codec_is_for_joint_training(tmp_path: Path, tiny_npz: Path) -> None:
+    from facecodec.errors import TrainingError
+    from facecodec.train.codec_trainer import CodecTrainConfig, train_codec
+
+    config = CodecTrainConfig(data=str(tiny_npz), epochs=1, out=str(tmp_path / "x"), device="cpu",
+                              classifier="fer-cnn-v1", freeze_codec=True)  # fmt: skip
+    with pytest.raises(TrainingError, match="joint"):
+        train_codec(config)
+
+
+def test_weight_average_is_an_exponential_moving_average() -> None:
+    from facecodec.train.ema import WeightAverage
+
+    model = torch.nn.BatchNorm1d(2)
+    with torch.no_grad():
+        model.weight.fill_(1.0)
+    average = WeightAverage(model, 0.75)
+    with torch.no_grad():
+        model.weight.fill_(5.0)
+        model.running_mean.fill_(3.0)
+    average.update(model)
+    assert torch.allclose(average.module.weight, torch.full((2,), 2.0))  # 0.75·1 + 0.25·5
+    assert torch.equal(average.module.running_mean, torch.full((2,), 3.0))  # buffers copied
+    with pytest.raises(ValueError):
+        WeightAverage(model, 1.0)

@@ -6,6 +6,12 @@ itself. :class:`CdfTable` converts it once and, per stream, hands the coder only
 the rows the stream uses (re-indexed). The bytes are identical to CompressAI's,
 because rANS output depends only on the CDF rows actually used.
 
+``.ffc`` format 2 codes z and then y into one stream (:func:`encode_joint`,
+read back part by part with :class:`StreamReader`) and stores the final rANS
+state in 5–8 bytes instead of 8 (:func:`compact_state`): about 8 bytes less
+per file than format 1's two streams, whose layout :class:`StreamReader` still
+reads (``compact=False``).
+
 CompressAI's decoder reads 32-bit words from the stream without bounds
 checks, so a stream is zero-padded before decoding. Zero words end every bypass
 run, so the padding below covers what any stream we could have written, and
@@ -22,7 +28,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
-from compressai.ans import RansDecoder, RansEncoder
+from compressai.ans import BufferedRansEncoder, RansDecoder
 
 _GUARD_BYTES_PER_SYMBOL = 64
 _GUARD_BYTES_PER_STREAM_BYTE = 16
@@ -65,34 +71,77 @@ class CdfTable:
     def _subset(self, indexes: torch.Tensor) -> tuple[list[int], list, list, list]:
         return self._subsets(indexes.reshape(1, -1))[0]
 
-    def encode(self, symbols: torch.Tensor, indexes: torch.Tensor) -> bytes:
-        """rANS-encode integer ``symbols`` with the CDF row named by each index."""
-        local, cdfs, lengths, offsets = self._subset(indexes)
-        return RansEncoder().encode_with_indexes(
-            symbols.reshape(-1).int().tolist(), local, cdfs, lengths, offsets
-        )
-
-    def decode_batch(self, streams: list[bytes], indexes: torch.Tensor) -> torch.Tensor:
-        """Decode ``streams[i]`` with ``indexes[i]``: (len(streams), *indexes.shape[1:]).
-
-        Garbage in gives garbage, never a crash."""
+    def read_batch(self, readers: list[StreamReader], indexes: torch.Tensor) -> torch.Tensor:
+        """Continue decoding ``readers[i]`` with ``indexes[i]``: (len(readers), *indexes.shape[1:])."""
         subsets = self._subsets(indexes)
-        return torch.stack([self._decode(s, indexes.shape[1:], sub) for s, sub in zip(streams, subsets)])
+        return torch.stack([_as_tensor(r.read(sub), indexes.shape[1:]) for r, sub in zip(readers, subsets)])
 
-    def decode_shared(self, streams: list[bytes], indexes: torch.Tensor) -> torch.Tensor:
-        """Decode streams that all use ``indexes`` (a hyper-latent's): (len(streams), *indexes.shape)."""
+    def read_shared(self, readers: list[StreamReader], indexes: torch.Tensor) -> torch.Tensor:
+        """Continue decoding every reader with the same ``indexes``: (len(readers), *indexes.shape)."""
         subset = self._subset(indexes)
-        return torch.stack([self._decode(s, indexes.shape, subset) for s in streams])
+        return torch.stack([_as_tensor(r.read(subset), indexes.shape) for r in readers])
 
-    @staticmethod
-    def _decode(stream: bytes, shape: torch.Size, subset: tuple[list[int], list, list, list]) -> torch.Tensor:
+
+def encode_joint(parts: list[tuple[CdfTable, torch.Tensor, torch.Tensor]], compact: bool = True) -> bytes:
+    """One rANS stream for several (table, symbols, indexes) parts, in order: a decoder
+    reads them back in the same order (:class:`StreamReader`). One 8-byte state flush
+    and one word's padding for the lot instead of one per part; ``compact``: the final
+    state stored in 5–8 bytes (:func:`compact_state`), else CompressAI's layout."""
+    encoder = BufferedRansEncoder()  # buffers the symbols, codes them in reverse at flush
+    for table, symbols, indexes in parts:
+        local, cdfs, lengths, offsets = table._subset(indexes)
+        encoder.encode_with_indexes(symbols.reshape(-1).int().tolist(), local, cdfs, lengths, offsets)
+    stream = encoder.flush()
+    return compact_state(stream) if compact else stream
+
+
+#: bytes of rANS state kept at least (2^31 <= state < 2^63: it always needs 4, and
+#: 5..8 make the stream's length mod 4 name the state's length unambiguously)
+_STATE_MIN = 5
+
+
+def compact_state(stream: bytes) -> bytes:
+    """CompressAI's rANS stream is the final 64-bit state (8 bytes, little-endian) and
+    then 32-bit words. Move the state to the end and drop its high zero bytes, keeping
+    at least 5: the stream's length mod 4 (1, 2, 3, 0) then says the state is 5, 6, 7
+    or 8 bytes. Usually saves 2–3 bytes (the state rarely reaches 2^48)."""
+    state, words = stream[:8], stream[8:]
+    kept = max(_STATE_MIN, len(state.rstrip(b"\0")))
+    return words + state[:kept]
+
+
+def expand_state(stream: bytes) -> bytes:
+    """Undo :func:`compact_state` (any bytes in, CompressAI's layout out: a malformed
+    stream decodes to garbage, never out of bounds)."""
+    kept = min(len(stream), _STATE_MIN + (len(stream) - 1) % 4)
+    cut = len(stream) - kept
+    return stream[cut:] + bytes(8 - kept) + stream[:cut]
+
+
+class StreamReader:
+    """Reads the parts of one :func:`encode_joint` stream one after the other."""
+
+    def __init__(self, stream: bytes, symbols: int, compact: bool = True) -> None:
+        """``symbols``: how many symbols all parts hold together (sizes the guard padding);
+        ``compact``: the state was stored by :func:`compact_state`."""
+        self._decoder = RansDecoder()
+        self._decoder.set_stream(_guarded(expand_state(stream) if compact else stream, symbols))
+
+    def read(self, subset: tuple[list[int], list, list, list]) -> list[int]:
         local, cdfs, lengths, offsets = subset
-        guard = _GUARD_BYTES_PER_SYMBOL * (len(local) + 4) + _GUARD_BYTES_PER_STREAM_BYTE * len(stream)
-        padded = b"".join((stream, _zeros(guard)))
-        values = RansDecoder().decode_with_indexes(padded, local, cdfs, lengths, offsets)
-        # array.array converts the list of Python ints about 5x faster than torch.tensor;
-        # the tensor keeps the array alive
-        return torch.frombuffer(array("i", values), dtype=torch.int32).view(shape)
+        return self._decoder.decode_stream(local, cdfs, lengths, offsets)
+
+
+def _guarded(stream: bytes, symbols: int) -> bytes:
+    """``stream`` followed by the zero padding decoding it may read (module docstring)."""
+    guard = _GUARD_BYTES_PER_SYMBOL * (symbols + 4) + _GUARD_BYTES_PER_STREAM_BYTE * len(stream)
+    return b"".join((stream, _zeros(guard)))
+
+
+def _as_tensor(values: list[int], shape: torch.Size) -> torch.Tensor:
+    # array.array converts the list of Python ints about 5x faster than torch.tensor;
+    # the tensor keeps the array alive
+    return torch.frombuffer(array("i", values), dtype=torch.int32).view(shape)
 
 
 _ZEROS = bytearray()

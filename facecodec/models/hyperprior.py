@@ -34,7 +34,7 @@ from compressai.models.base import CompressionModel, get_scale_table
 from compressai.models.utils import conv, deconv
 from torch import nn
 
-from .entropy_coding import CdfTable
+from .entropy_coding import CdfTable, StreamReader, encode_joint
 from .exact_hyper import ExactHyperSynthesis
 
 #: The float transforms (g_a, h_a, g_s) always run on batches of exactly this
@@ -50,10 +50,9 @@ SCALE_TABLE = get_scale_table(0.11, 64, 48)
 
 @dataclass(frozen=True)
 class CompressedFace:
-    """The two bitstreams of one image plus what is needed to decode them."""
+    """The bitstream(s) of one image plus what is needed to decode them."""
 
-    z_stream: bytes
-    y_stream: bytes
+    streams: tuple[bytes, ...]  # one (z then y: format 2) or two (z, y: format 1)
     latent_height: int
     latent_width: int
 
@@ -209,8 +208,11 @@ class FaceHyperprior(CompressionModel):
         return channels.expand(shape).contiguous()
 
     @torch.no_grad()
-    def compress(self, x: torch.Tensor, quality: torch.Tensor) -> list[CompressedFace]:
-        """Encode a padded batch (B, C, H, W) in [0, 1], H and W multiples of 16."""
+    def compress(self, x: torch.Tensor, quality: torch.Tensor, joint: bool = True) -> list[CompressedFace]:
+        """Encode a padded batch (B, C, H, W) in [0, 1], H and W multiples of 16.
+
+        ``joint``: z then y in one rANS stream (``.ffc`` format 2); else two
+        streams (format 1, which costs one more 8-byte state flush and padding)."""
         exact_h_s, z_table, y_table = self._prepared()
         gain, _ = self.gains(quality.to(x.device, x.dtype))
         y = _chunked(self.analysis, x) * gain
@@ -225,14 +227,12 @@ class FaceHyperprior(CompressionModel):
         z_indexes = self._z_indexes(z_symbols.shape)
         out = []
         for i in range(x.shape[0]):
-            out.append(
-                CompressedFace(
-                    z_stream=z_table.encode(z_symbols[i], z_indexes[i]),
-                    y_stream=y_table.encode(y_symbols[i], y_indexes[i]),
-                    latent_height=y.shape[2],
-                    latent_width=y.shape[3],
-                )
-            )
+            z_part, y_part = (z_table, z_symbols[i], z_indexes[i]), (y_table, y_symbols[i], y_indexes[i])
+            if joint:
+                streams: tuple[bytes, ...] = (encode_joint([z_part, y_part]),)
+            else:
+                streams = (encode_joint([z_part], compact=False), encode_joint([y_part], compact=False))
+            out.append(CompressedFace(streams, latent_height=y.shape[2], latent_width=y.shape[3]))
         return out
 
     @torch.no_grad()
@@ -248,10 +248,20 @@ class FaceHyperprior(CompressionModel):
         z_shape = torch.Size((1, self.N, math.ceil(h / 2), math.ceil(w / 2)))
         z_indexes = self._z_indexes(z_shape)[0]
         medians = self.entropy_bottleneck._get_medians().detach().cpu().view(1, -1, 1, 1)
-        z_symbols = z_table.decode_shared([f.z_stream for f in faces], z_indexes)
+        z_count, y_count = z_indexes.numel(), self.M * h * w
+        z_readers, y_readers = [], []
+        for face in faces:
+            if len(face.streams) == 1:  # format 2: y continues the z stream, compact state
+                reader = StreamReader(face.streams[0], z_count + y_count)
+                z_readers.append(reader)
+                y_readers.append(reader)
+            else:
+                z_readers.append(StreamReader(face.streams[0], z_count, compact=False))
+                y_readers.append(StreamReader(face.streams[1], y_count, compact=False))
+        z_symbols = z_table.read_shared(z_readers, z_indexes)
         scales, means = exact_h_s(z_symbols.float() + medians)
         y_indexes = self._y_indexes(scales)
-        y_symbols = y_table.decode_batch([f.y_stream for f in faces], y_indexes)
+        y_symbols = y_table.read_batch(y_readers, y_indexes)
         return y_symbols, means
 
     @torch.no_grad()

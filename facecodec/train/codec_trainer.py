@@ -28,6 +28,7 @@ from ..models.hyperprior import QUALITY_MAX, QUALITY_MIN, lambda_for_quality
 from .augment import random_affine
 from .data import load_faces
 from .distributed import average_gradients, barrier
+from .ema import WeightAverage
 from .init_weights import load_initial
 from .loop import (
     EpochReporter,
@@ -79,6 +80,8 @@ class CodecTrainConfig:
     task_weight: float = 0.1
     feature_weight: float = 0.0
     original_weight: float = 1.0
+    freeze_codec: bool = False  # joint: only the classifier learns, on the frozen codec's decoded faces
+    classifier_ema: float | None = None  # joint: keep an EMA of the classifier (decay), saved as the classifier
     agreement_weight: float = 0.0
     semantic_weight: float = 0.0  # codecs with an expression code: KL(guide ‖ code head), nats → bpp
     task_balance: float | None = None
@@ -192,6 +195,8 @@ def train_codec(config: CodecTrainConfig, resume: bool = False, json_lines: bool
     """Train (or resume) a codec, optionally with the expression terms; returns the checkpoint."""
     if config.joint and not config.classifier:
         raise TrainingError("joint training needs a classifier (--classifier)")
+    if (config.freeze_codec or config.classifier_ema) and not config.joint:
+        raise TrainingError("--freeze-codec and --classifier-ema are for joint training")
     lo, hi = config.quality_range
     if not QUALITY_MIN <= lo <= hi <= QUALITY_MAX:
         raise TrainingError(f"quality range must lie within [{QUALITY_MIN:g}, {QUALITY_MAX:g}], got {lo:g},{hi:g}")
@@ -226,6 +231,7 @@ def train_codec(config: CodecTrainConfig, resume: bool = False, json_lines: bool
             cls_optimizer = torch.optim.AdamW(
                 cls_params, lr=config.classifier_lr, weight_decay=0.05
             )
+    average = WeightAverage(classifier, config.classifier_ema) if config.classifier_ema else None
     start_epoch, history, resumes = 0, [], []
     if resuming:
         state = torch.load(ckpt_path, map_location=device, weights_only=True)
@@ -233,7 +239,9 @@ def train_codec(config: CodecTrainConfig, resume: bool = False, json_lines: bool
         optimizer.load_state_dict(state["optimizer"])
         aux_optimizer.load_state_dict(state["aux_optimizer"])
         if classifier is not None:
-            classifier.load_state_dict(state["classifier"])
+            classifier.load_state_dict(state.get("classifier_raw", state["classifier"]))
+            if average is not None:
+                average.module.load_state_dict(state["classifier"])
             task.load_state(json.loads(state.get("task_state", "{}")))
         if cls_optimizer is not None:
             cls_optimizer.load_state_dict(state["classifier_optimizer"])
@@ -258,7 +266,7 @@ def train_codec(config: CodecTrainConfig, resume: bool = False, json_lines: bool
         config.epochs, steps_per_epoch, out_dir / "log.txt", quiet=not world.is_main, json_lines=json_lines
     )
     amp = torch.autocast(device.type, dtype=torch.bfloat16, enabled=config.amp)
-    model.train()
+    model.train(not config.freeze_codec)  # frozen: the decoded faces are the real (rounded) ones
     for epoch in range(start_epoch, config.epochs):
         rng = np.random.default_rng(config.seed * 1000 + epoch)
         started = time.time()
@@ -282,7 +290,7 @@ def train_codec(config: CodecTrainConfig, resume: bool = False, json_lines: bool
                 dtype=torch.float32, device=device,
             )  # fmt: skip
             lmbda = lambda_for_quality(quality, config.lmbda_min, config.lmbda_max)
-            with amp:
+            with amp, torch.set_grad_enabled(not config.freeze_codec):
                 out = model(x, quality)
             terms = rd_loss(out, x, lmbda)
             loss = terms["loss"]
@@ -306,18 +314,22 @@ def train_codec(config: CodecTrainConfig, resume: bool = False, json_lines: bool
                     logs["task_scale"] = task.scale
                 if cls_optimizer is not None:  # both backward passes before either step
                     cls_optimizer.zero_grad(set_to_none=True)
-                    extra["classifier"].backward(inputs=cls_params, retain_graph=True)
-            loss.backward(inputs=main_params)
-            average_gradients(main_params, world)
-            torch.nn.utils.clip_grad_norm_(main_params, 1.0)
-            optimizer.step()
+                    extra["classifier"].backward(inputs=cls_params, retain_graph=not config.freeze_codec)
+            if not config.freeze_codec:
+                loss.backward(inputs=main_params)
+                average_gradients(main_params, world)
+                torch.nn.utils.clip_grad_norm_(main_params, 1.0)
+                optimizer.step()
             if cls_optimizer is not None:
                 average_gradients(cls_params, world)
                 cls_optimizer.step()
-            aux_optimizer.zero_grad(set_to_none=True)
-            model.aux_loss().backward()
-            average_gradients(aux_params, world)
-            aux_optimizer.step()
+                if average is not None:
+                    average.update(classifier)
+            if not config.freeze_codec:
+                aux_optimizer.zero_grad(set_to_none=True)
+                model.aux_loss().backward()
+                average_gradients(aux_params, world)
+                aux_optimizer.step()
             for k, v in logs.items():
                 sums[k] = sums.get(k, 0.0) + v
             reporter.step(i + 1, {k: v / (i + 1) for k, v in sums.items()})
@@ -329,8 +341,9 @@ def train_codec(config: CodecTrainConfig, resume: bool = False, json_lines: bool
         if world.is_main:
             if val is not None:
                 record["val"] = evaluate_codec(
-                    model, val.images, config.val_qualities, device, classifier, val.labels
-                )
+                    model, val.images, config.val_qualities, device,
+                    average.module if average is not None else classifier, val.labels,
+                )  # fmt: skip
             history.append(record)
             state = {
                 "model": model.state_dict(),
@@ -341,8 +354,10 @@ def train_codec(config: CodecTrainConfig, resume: bool = False, json_lines: bool
                 "history": json.dumps(history),
                 "resumes": json.dumps(resumes),
             }
-            if classifier is not None:
-                state["classifier"] = classifier.state_dict()
+            if classifier is not None:  # with an EMA, the averaged weights are the run's classifier
+                state["classifier"] = (average.module if average is not None else classifier).state_dict()
+                if average is not None:
+                    state["classifier_raw"] = classifier.state_dict()
                 state["task_state"] = json.dumps(task.state())
             if cls_optimizer is not None:
                 state["classifier_optimizer"] = cls_optimizer.state_dict()

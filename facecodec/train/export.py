@@ -19,7 +19,7 @@ from safetensors.torch import save_file
 
 from .. import registry
 from ..errors import TrainingError, WeightsError
-from ..imageio import write_atomic
+from ..imageio import default_file_mode, write_atomic
 from ..weights import MANIFEST_NAME, read_manifest, sha256_file
 
 
@@ -81,6 +81,7 @@ def save_weights(model: torch.nn.Module, name: str, out_dir: Path, record: dict[
     path = out_dir / registry.get_spec(name).weights_file
     tmp = path.with_name(path.name + ".tmp")
     save_file(state, str(tmp))
+    os.chmod(tmp, default_file_mode())  # safetensors writes 0600
     os.replace(tmp, path)
     manifest = read_manifest(out_dir) or {"format": 1, "models": {}}
     entry = {

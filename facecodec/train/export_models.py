@@ -17,7 +17,7 @@ from typing import Any
 
 import torch
 
-from .. import api, registry
+from .. import api, container, registry
 from ..errors import WeightsError
 from ..evaluate import measure_classifier, measure_codec
 from ..weights import read_manifest
@@ -110,22 +110,33 @@ def export_model(
         record["note"] = note
     save_weights(model, name, out_dir, record)
     if measure_data:
-        faces = load_faces(measure_data, measure_split)
-        data = f"{Path(measure_data).name} split={measure_split}"
-        with _weights_from(out_dir):
-            if spec.kind == "codec":
-                points = measure_codec(name, faces.images, qualities, device)
-                summary = ", ".join(f"q{p['quality']:g} {p['bpp']:.2f}bpp/{p['psnr']:.1f}dB" for p in points)
-                measured = {"data": data, "images": len(faces.images), "bpp": "whole .ffc file bytes*8/pixels",
-                            "psnr": "mean of per-image PSNR (uint8)", "points": points, "summary": summary}  # fmt: skip
-            else:
-                if faces.labels is None:
-                    raise WeightsError(f"{measure_data}: measuring a classifier needs labels")
-                codecs = [c for c in registry.model_names("codec") if (out_dir / registry.get_spec(c).weights_file).exists()]
-                measured = {"data": data, **measure_classifier(name, faces.images, faces.labels, codecs, qualities, device)}
-                measured["summary"] = _classifier_summary(measured)
-        set_measured(name, out_dir, measured)
+        measure_shipped(name, out_dir, measure_data, measure_split, qualities, device)
     return read_manifest(out_dir)["models"][name]
+
+
+def measure_shipped(
+    name: str, out_dir: Path, measure_data: str, measure_split: str | None, qualities: list[float], device: str
+) -> dict[str, Any]:
+    """Measure ``name`` as shipped in ``out_dir`` on real ``.ffc`` files and record the figures
+    in its manifest entry (export does this; run again when what the files hold changes)."""
+    spec = registry.get_spec(name)
+    faces = load_faces(measure_data, measure_split)
+    data = f"{Path(measure_data).name} split={measure_split}"
+    with _weights_from(out_dir):
+        if spec.kind == "codec":
+            points = measure_codec(name, faces.images, qualities, device)
+            summary = ", ".join(f"q{p['quality']:g} {p['bpp']:.2f}bpp/{p['psnr']:.1f}dB" for p in points)
+            measured = {"data": data, "images": len(faces.images), "bpp": "whole .ffc file bytes*8/pixels",
+                        "file_format": container.VERSION, "psnr": "mean of per-image PSNR (uint8)",
+                        "points": points, "summary": summary}  # fmt: skip
+        else:
+            if faces.labels is None:
+                raise WeightsError(f"{measure_data}: measuring a classifier needs labels")
+            codecs = [c for c in registry.model_names("codec") if (out_dir / registry.get_spec(c).weights_file).exists()]
+            measured = {"data": data, **measure_classifier(name, faces.images, faces.labels, codecs, qualities, device)}
+            measured["summary"] = _classifier_summary(measured)
+    set_measured(name, out_dir, measured)
+    return measured
 
 
 def _classifier_summary(measured: dict[str, Any]) -> str:
