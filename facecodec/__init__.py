@@ -26,6 +26,7 @@ __all__ = [
     "encode",
     "encode_batch",
     "list_models",
+    "upgrade_batch",
 ]
 
 _LAZY = {
@@ -35,6 +36,7 @@ _LAZY = {
     "decode_array": "facecodec.api",
     "decode_batch": "facecodec.api",
     "describe": "facecodec.api",
+    "upgrade_batch": "facecodec.api",
     "Encoded": "facecodec.api",
     "classify": "facecodec.recognition",
     "classify_batch": "facecodec.recognition",

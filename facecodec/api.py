@@ -188,6 +188,26 @@ def _parse_all(datas: Sequence[bytes]) -> tuple[dict[int, container.FfcFile], di
     return parsed, errors
 
 
+def _file_groups(
+    parsed: dict[int, container.FfcFile], device: str, batch_size: int
+) -> Iterator[tuple[list[int], torch.nn.Module, list]]:
+    """Parsed files in batches of one model and padded size: (keys of ``parsed``, the
+    model, their :class:`~facecodec.models.hyperprior.CompressedFace`)."""
+    from .models.hyperprior import CompressedFace
+
+    order = list(parsed)
+    keys = []
+    for i in order:
+        f = parsed[i]
+        keys.append((f.model_id, -(-f.height // 16) * 16, -(-f.width // 16) * 16))
+    for group in _groups(keys, batch_size):
+        members = [order[g] for g in group]
+        net = load_model(registry.spec_for_id(parsed[members[0]].model_id).name, device)
+        _, ph, pw = keys[group[0]]
+        stride = net.downsampling // 2
+        yield members, net, [CompressedFace(parsed[i].streams, ph // stride, pw // stride) for i in members]
+
+
 def decoded_groups(
     parsed: dict[int, container.FfcFile], device: str, batch_size: int, synthesize: bool = True
 ) -> Iterator[tuple[list[int], torch.Tensor, torch.Tensor]]:
@@ -198,29 +218,32 @@ def decoded_groups(
     decoded latents ``y_hat`` (B, M, h, w) on the CPU, skipping the synthesis
     transform.
     """
-
-    from .models.hyperprior import CompressedFace
-
-    order = list(parsed)
-    keys = []
-    for i in order:
-        f = parsed[i]
-        keys.append((f.model_id, -(-f.height // 16) * 16, -(-f.width // 16) * 16))
-    for group in _groups(keys, batch_size):
-        members = [order[g] for g in group]
-        spec = registry.spec_for_id(parsed[members[0]].model_id)
-        net = load_model(spec.name, device)
-        _, ph, pw = keys[group[0]]
-        stride = net.downsampling // 2
-        faces = [
-            CompressedFace(parsed[i].streams, ph // stride, pw // stride)
-            for i in members
-        ]
+    for members, net, faces in _file_groups(parsed, device, batch_size):
         q = file_qualities([parsed[i] for i in members])
         if synthesize:
             yield members, q, net.decompress(faces, q, device=device)
         else:
             yield members, q, net.decompress_latent(faces, q)
+
+
+def upgrade_batch(datas: Sequence[bytes], batch_size: int = DEFAULT_BATCH) -> list[bytes | FacecodecError]:
+    """Rewrite ``.ffc`` files in the current format (2), losslessly: the same symbols
+    in one stream, so each decodes to exactly the pixels it did (8–10 bytes fewer
+    for a 48×48 face). Current-format files come back unchanged; a file that fails
+    to parse gives its :class:`FacecodecError` in its slot."""
+    parsed, errors = _parse_all(datas)
+    results: list[bytes | FacecodecError | None] = [errors.get(i) for i in range(len(datas))]
+    old = {i: f for i, f in parsed.items() if f.version != container.VERSION}
+    for i in parsed.keys() - old.keys():
+        results[i] = datas[i]
+    for members, net, faces in _file_groups(old, "cpu", batch_size):
+        for i, face in zip(members, net.restream(faces)):
+            f = old[i]
+            results[i] = container.pack(container.FfcFile(
+                model_id=f.model_id, quality_code=f.quality_code, width=f.width, height=f.height,
+                channels=f.channels, stream=face.streams[0],
+            ))  # fmt: skip
+    return results  # type: ignore[return-value]
 
 
 def decode_batch(

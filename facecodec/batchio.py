@@ -227,3 +227,20 @@ def run_decode(
             finish=finish,
         )  # fmt: skip
     return rep.failures
+
+
+def run_upgrade(inputs: Sequence[str], output: str | None, batch_size: int, force: bool, as_json: bool) -> int:
+    """``facecodec upgrade``; returns the number of files that failed."""
+    jobs = plan(inputs, output, ".ffc", (".ffc",))
+    with Reporter(len(jobs), as_json, "upgrading", any(j.dest == STDIO for j in jobs)) as rep:
+
+        def finish(job: Job, data: bytes) -> tuple[bytes, dict]:
+            return data, {"bytes": len(data)}
+
+        _run(
+            jobs, batch_size, force, rep,
+            prepare=lambda data, job: data,
+            process=lambda datas: api.upgrade_batch(datas, batch_size),
+            finish=finish,
+        )  # fmt: skip
+    return rep.failures

@@ -115,6 +115,28 @@ def decode(inputs, output, device, batch_size, force, as_json) -> None:
 
 
 @main.command()
+@click.argument("inputs", nargs=-1, required=True, type=_IO_PATH)
+@click.option("-o", "--output", type=_IO_PATH, help="Output .ffc file, directory, or - for stdout [default: rewrite the input, which needs --force].")
+@_BATCH
+@_FORCE
+@_JSON
+def upgrade(inputs, output, batch_size, force, as_json) -> None:
+    """Rewrite .ffc files in the current format, losslessly.
+
+    \b
+    Format 1 files (facecodec before format 2) hold the same symbols in two
+    streams; rewritten they are 8-10 bytes smaller for a 48x48 face and decode
+    to exactly the same pixels. Current files are copied unchanged.
+    Examples:
+      facecodec upgrade old.ffc --force          # in place
+      facecodec upgrade archive/ -o archive-v2/
+    """
+    from .batchio import run_upgrade
+
+    _finish(run_upgrade(inputs, output, batch_size, force, as_json))
+
+
+@main.command()
 @click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False, allow_dash=True))
 @_JSON
 def info(files, as_json) -> None:

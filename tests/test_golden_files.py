@@ -22,6 +22,7 @@ from pathlib import Path
 import pytest
 
 from facecodec import api, registry
+from facecodec.errors import FacecodecError
 from facecodec.models import exact_hyper
 from facecodec.models.hyperprior import CompressedFace
 
@@ -78,3 +79,40 @@ def test_golden_files_decode_to_images() -> None:
     for path in GOLDEN.glob("*.ffc"):
         f = api.parse(path.read_bytes())
         assert api.decode_array(path.read_bytes(), device="cpu").shape == (f.height, f.width, f.channels)
+
+
+def test_upgrade_rewrites_format_1_files_as_their_format_2_twins(tmp_path: Path) -> None:
+    names = sorted(n for n in DIGESTS if not n.startswith("v2_"))
+    datas = [(GOLDEN / n).read_bytes() for n in names]
+    upgraded = api.upgrade_batch([*datas, b"junk"])
+    assert isinstance(upgraded[-1], FacecodecError)
+    for name, old, new in zip(names, datas, upgraded):
+        assert api.parse(new).version == 2 and len(new) < len(old)
+        twin = GOLDEN / ("v2_" + name)
+        if twin.exists():  # byte for byte what encoding the same face as format 2 gives
+            assert new == twin.read_bytes()
+        path = tmp_path / name  # the same entropy-decoded values, so the same pixels
+        path.write_bytes(new)
+        assert _digest(path) == DIGESTS[name]
+    v2 = (GOLDEN / f"v2_{names[0]}").read_bytes()
+    assert api.upgrade_batch([v2]) == [v2]  # current files pass through unchanged
+
+
+def test_upgrade_command(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from facecodec.cli import main
+
+    src = tmp_path / "in"
+    src.mkdir()
+    (src / "a.ffc").write_bytes((GOLDEN / "face-hp-v1_q1_astronaut.ffc").read_bytes())
+    (src / "bad.ffc").write_bytes(b"junk")
+    result = CliRunner().invoke(main, ["upgrade", str(src), "-o", str(tmp_path / "out")])
+    assert result.exit_code == 1 and "bad.ffc" in result.output  # one bad file: reported, others written
+    assert (tmp_path / "out" / "a.ffc").read_bytes() == (GOLDEN / "v2_face-hp-v1_q1_astronaut.ffc").read_bytes()
+    assert not (tmp_path / "out" / "bad.ffc").exists()
+    one = src / "a.ffc"
+    assert CliRunner().invoke(main, ["upgrade", str(one)]).exit_code == 1  # in place needs --force
+    assert api.parse(one.read_bytes()).version == 1
+    assert CliRunner().invoke(main, ["upgrade", str(one), "--force"]).exit_code == 0
+    assert api.parse(one.read_bytes()).version == 2

@@ -243,6 +243,23 @@ class FaceHyperprior(CompressionModel):
         fixed-point ``h_s``), so it is the same on every machine: the part of
         decoding the file format pins down (tests/test_golden_files.py).
         """
+        _, y_symbols, _, means = self._symbols(faces)
+        return y_symbols, means
+
+    @torch.no_grad()
+    def restream(self, faces: list[CompressedFace]) -> list[CompressedFace]:
+        """The same symbols in format 2's single stream: lossless, the files decode to the same pixels."""
+        z_symbols, y_symbols, y_indexes, _ = self._symbols(faces)
+        _, z_table, y_table = self._prepared()
+        z_indexes = self._z_indexes(z_symbols.shape)[0]
+        out = []
+        for i, face in enumerate(faces):
+            stream = encode_joint([(z_table, z_symbols[i], z_indexes), (y_table, y_symbols[i], y_indexes[i])])
+            out.append(CompressedFace((stream,), face.latent_height, face.latent_width))
+        return out
+
+    def _symbols(self, faces: list[CompressedFace]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Entropy-decode same-shape faces: z symbols, y symbols, y's CDF indexes and means."""
         exact_h_s, z_table, y_table = self._prepared()
         h, w = faces[0].latent_height, faces[0].latent_width
         z_shape = torch.Size((1, self.N, math.ceil(h / 2), math.ceil(w / 2)))
@@ -262,7 +279,7 @@ class FaceHyperprior(CompressionModel):
         scales, means = exact_h_s(z_symbols.float() + medians)
         y_indexes = self._y_indexes(scales)
         y_symbols = y_table.read_batch(y_readers, y_indexes)
-        return y_symbols, means
+        return z_symbols, y_symbols, y_indexes, means
 
     @torch.no_grad()
     def decompress_latent(self, faces: list[CompressedFace], quality: torch.Tensor) -> torch.Tensor:
