@@ -146,15 +146,24 @@ def train_classifier_cmd(**opts: Any) -> None:
     _done(path, as_json)
 
 
+def _parse_qualities(text: str | list[float]) -> list[float]:
+    """``"1,2.5,8"`` → [1.0, 2.5, 8.0] (a ValueError becomes click's one-line usage error)."""
+    return text if isinstance(text, list) else [float(q) for q in text.split(",")]
+
+
+_QUALITIES = click.option("--qualities", default="1,2,3,4,5,6,7,8", show_default=True, type=_parse_qualities, metavar="Q,Q,...", help="Comma-separated qualities to measure.")
+_DEVICE = click.option("--device", default="auto", show_default=True, type=click.Choice(["auto", "cpu", "cuda"]))
+
+
 @train.command("export")
 @click.argument("checkpoint", type=click.Path(exists=True, dir_okay=False))
 @click.option("--name", required=True, help="Registry name the weights are for (a joint run holds a codec and a classifier).")
 @click.option("--out", default="weights", show_default=True, type=click.Path(file_okay=False))
 @click.option("--measure-data", type=click.Path(exists=True), help="Dataset to measure on (bpp/PSNR, accuracy).")
 @click.option("--measure-split", default="val", show_default=True)
-@click.option("--qualities", default="1,2,3,4,5,6,7,8", show_default=True, help="Comma-separated qualities to measure.")
+@_QUALITIES
 @click.option("--note", default=None, help="Free text stored in the manifest (e.g. how a run was resumed).")
-@click.option("--device", default="auto", show_default=True, type=click.Choice(["auto", "cpu", "cuda"]))
+@_DEVICE
 @click.option("--json", "as_json", is_flag=True, help="Print the manifest entry as JSON.")
 def train_export_cmd(checkpoint, name, out, measure_data, measure_split, qualities, note, device, as_json) -> None:
     """Export CHECKPOINT to OUT/NAME.safetensors and the manifest (sha256, command, figures)."""
@@ -162,8 +171,7 @@ def train_export_cmd(checkpoint, name, out, measure_data, measure_split, qualiti
 
     from .train.export_models import export_model
 
-    qs = [float(q) for q in qualities.split(",")]
-    entry = export_model(Path(checkpoint), name, Path(out), measure_data, measure_split, qs, device, note)
+    entry = export_model(Path(checkpoint), name, Path(out), measure_data, measure_split, qualities, device, note)
     if as_json:
         click.echo(json.dumps({"name": name, **entry}))
         return
@@ -176,8 +184,8 @@ def train_export_cmd(checkpoint, name, out, measure_data, measure_split, qualiti
 @click.option("--data", required=True, type=click.Path(exists=True), help=_DATA_HELP)
 @click.option("--split", default="val", show_default=True)
 @click.option("--weights", "weights_dir", default="weights", show_default=True, type=click.Path(file_okay=False, exists=True), help="Folder with the model's weights and MANIFEST.json.")
-@click.option("--qualities", default="1,2,3,4,5,6,7,8", show_default=True, help="Comma-separated qualities to measure.")
-@click.option("--device", default="auto", show_default=True, type=click.Choice(["auto", "cpu", "cuda"]))
+@_QUALITIES
+@_DEVICE
 @click.option("--json", "as_json", is_flag=True, help="Print the measured figures as JSON.")
 def train_measure_cmd(name, data, split, weights_dir, qualities, device, as_json) -> None:
     """Re-measure a shipped model NAME on real files and update its manifest figures.
@@ -188,7 +196,7 @@ def train_measure_cmd(name, data, split, weights_dir, qualities, device, as_json
 
     from .train.export_models import measure_shipped
 
-    measured = measure_shipped(name, Path(weights_dir), data, split, [float(q) for q in qualities.split(",")], device)
+    measured = measure_shipped(name, Path(weights_dir), data, split, qualities, device)
     if as_json:
         click.echo(json.dumps({"name": name, "measured": measured}))
     else:

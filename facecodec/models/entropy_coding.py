@@ -82,17 +82,16 @@ class CdfTable:
         return torch.stack([_as_tensor(r.read(subset), indexes.shape) for r in readers])
 
 
-def encode_joint(parts: list[tuple[CdfTable, torch.Tensor, torch.Tensor]], compact: bool = True) -> bytes:
+def encode_joint(parts: list[tuple[CdfTable, torch.Tensor, torch.Tensor]]) -> bytes:
     """One rANS stream for several (table, symbols, indexes) parts, in order: a decoder
-    reads them back in the same order (:class:`StreamReader`). One 8-byte state flush
-    and one word's padding for the lot instead of one per part; ``compact``: the final
-    state stored in 5–8 bytes (:func:`compact_state`), else CompressAI's layout."""
+    reads them back in the same order (:class:`StreamReader`). One state flush and one
+    word's padding for the lot instead of one per part, and the final state stored in
+    5–8 bytes (:func:`compact_state`)."""
     encoder = BufferedRansEncoder()  # buffers the symbols, codes them in reverse at flush
     for table, symbols, indexes in parts:
         local, cdfs, lengths, offsets = table._subset(indexes)
         encoder.encode_with_indexes(symbols.reshape(-1).int().tolist(), local, cdfs, lengths, offsets)
-    stream = encoder.flush()
-    return compact_state(stream) if compact else stream
+    return compact_state(encoder.flush())
 
 
 #: bytes of rANS state kept at least (2^31 <= state < 2^63: it always needs 4, and

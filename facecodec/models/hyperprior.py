@@ -208,11 +208,9 @@ class FaceHyperprior(CompressionModel):
         return channels.expand(shape).contiguous()
 
     @torch.no_grad()
-    def compress(self, x: torch.Tensor, quality: torch.Tensor, joint: bool = True) -> list[CompressedFace]:
-        """Encode a padded batch (B, C, H, W) in [0, 1], H and W multiples of 16.
-
-        ``joint``: z then y in one rANS stream (``.ffc`` format 2); else two
-        streams (format 1, which costs one more 8-byte state flush and padding)."""
+    def compress(self, x: torch.Tensor, quality: torch.Tensor) -> list[CompressedFace]:
+        """Encode a padded batch (B, C, H, W) in [0, 1], H and W multiples of 16, each
+        face as one rANS stream holding z then y (``.ffc`` format 2)."""
         exact_h_s, z_table, y_table = self._prepared()
         gain, _ = self.gains(quality.to(x.device, x.dtype))
         y = _chunked(self.analysis, x) * gain
@@ -227,12 +225,8 @@ class FaceHyperprior(CompressionModel):
         z_indexes = self._z_indexes(z_symbols.shape)
         out = []
         for i in range(x.shape[0]):
-            z_part, y_part = (z_table, z_symbols[i], z_indexes[i]), (y_table, y_symbols[i], y_indexes[i])
-            if joint:
-                streams: tuple[bytes, ...] = (encode_joint([z_part, y_part]),)
-            else:
-                streams = (encode_joint([z_part], compact=False), encode_joint([y_part], compact=False))
-            out.append(CompressedFace(streams, latent_height=y.shape[2], latent_width=y.shape[3]))
+            stream = encode_joint([(z_table, z_symbols[i], z_indexes[i]), (y_table, y_symbols[i], y_indexes[i])])
+            out.append(CompressedFace((stream,), latent_height=y.shape[2], latent_width=y.shape[3]))
         return out
 
     @torch.no_grad()

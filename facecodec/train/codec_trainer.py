@@ -315,21 +315,20 @@ def train_codec(config: CodecTrainConfig, resume: bool = False, json_lines: bool
                 if cls_optimizer is not None:  # both backward passes before either step
                     cls_optimizer.zero_grad(set_to_none=True)
                     extra["classifier"].backward(inputs=cls_params, retain_graph=not config.freeze_codec)
-            if not config.freeze_codec:
+            if not config.freeze_codec:  # the codec's step, then its entropy models' quantiles
                 loss.backward(inputs=main_params)
                 average_gradients(main_params, world)
                 torch.nn.utils.clip_grad_norm_(main_params, 1.0)
                 optimizer.step()
+                aux_optimizer.zero_grad(set_to_none=True)
+                model.aux_loss().backward()
+                average_gradients(aux_params, world)
+                aux_optimizer.step()
             if cls_optimizer is not None:
                 average_gradients(cls_params, world)
                 cls_optimizer.step()
                 if average is not None:
                     average.update(classifier)
-            if not config.freeze_codec:
-                aux_optimizer.zero_grad(set_to_none=True)
-                model.aux_loss().backward()
-                average_gradients(aux_params, world)
-                aux_optimizer.step()
             for k, v in logs.items():
                 sums[k] = sums.get(k, 0.0) + v
             reporter.step(i + 1, {k: v / (i + 1) for k, v in sums.items()})
