@@ -50,7 +50,7 @@ def main() -> None:
     faces = load_faces(args.data, args.split)
     images, labels = faces.images[: args.n], faces.labels[: args.n]
     head = registry.get_spec(args.head) if args.head else registry.latent_classifier_for(args.codec)
-    if head is None or head.kind != "latent-classifier" or head.codec != args.codec:
+    if head is None or head.kind != "latent-classifier" or not head.reads(args.codec):
         raise SystemExit(f"no latent head {args.head or ''} registered for {args.codec}")
     args.pixel_classifier = args.pixel_classifier or registry.pixel_classifier_for(args.codec)
     model = {"latent": head.name, "pixel": args.pixel_classifier}

@@ -9,8 +9,8 @@ on the right and bottom to a multiple of 16 by repeating its edge pixels,
 coded, and the decoded image is cropped back to the original size. Images of
 the same padded size are coded in one batch.
 
-Quality is a number in [1, 8] (1 smallest files, 8 best fidelity); any value
-in between works and is rounded to a multiple of 1/16, the resolution the file
+Quality is a number in [1, 8] (1 smallest files, 8 best fidelity; face-fer-v5
+also takes [0.25, 1), its expression-only tier); any value in between works and is rounded to a multiple of 1/16, the resolution the file
 stores.
 """
 
@@ -37,14 +37,15 @@ DEFAULT_QUALITY = 4.0
 DEFAULT_BATCH = 64
 
 
-def quality_code(quality: float) -> int:
-    """The byte a file stores for ``quality``; outside [1, 8] is an error."""
+def quality_code(quality: float, minimum: float = QUALITY_MIN) -> int:
+    """The byte a file stores for ``quality``; outside [minimum, 8] is an error (``minimum``:
+    the codec's lowest quality, 1 unless it has an expression-only tier, ``ModelSpec.quality_min``)."""
     try:
         q = float(quality)
     except (TypeError, ValueError):
         raise QualityError(f"quality must be a number, got {quality!r}") from None
-    if not QUALITY_MIN <= q <= QUALITY_MAX:
-        raise QualityError(f"quality {q:g} is outside {QUALITY_MIN:g}..{QUALITY_MAX:g}")
+    if not minimum <= q <= QUALITY_MAX:
+        raise QualityError(f"quality {q:g} is outside {minimum:g}..{QUALITY_MAX:g}")
     return round(q * QUALITY_RESOLUTION)
 
 
@@ -134,7 +135,7 @@ def encode_batch(
     qualities = [quality] * len(images) if np.isscalar(quality) else list(quality)
     if len(qualities) != len(images):
         raise QualityError("give one quality, or one per image")
-    codes = [quality_code(q) for q in qualities]
+    codes = [quality_code(q, spec.quality_min) for q in qualities]
     arrays = [to_array(im) for im in images]
     dev = _device(device)
     net = load_model(spec.name, dev)

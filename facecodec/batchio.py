@@ -181,8 +181,8 @@ def run_encode(
     ``budget`` is ``{"max_bytes": N}`` or ``{"target_bpp": X}`` (then the
     quality is searched per image, see :mod:`facecodec.budget`) or None.
     """
-    registry.codec_spec(model)  # unknown model: fail before touching any file
-    api.quality_code(quality)
+    spec = registry.codec_spec(model)  # unknown model: fail before touching any file
+    api.quality_code(quality, spec.quality_min)
 
     def process(arrays: list) -> list:
         if budget is None:

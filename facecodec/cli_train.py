@@ -125,6 +125,34 @@ def train_joint_cmd(**opts: Any) -> None:
     _run_codec(opts, joint=True)
 
 
+@train.command("tier")
+@_common("runs/tier")
+@click.option("--model", default="face-fer-v5", show_default=True, help="Codec with an expression-only tier (qualities below 1).")
+@click.option("--classifier", default="fer-cnn-joint-v5", show_default=True, help="Frozen classifier that reads the decoded faces.")
+@click.option("--batch-size", default=64, show_default=True, type=click.IntRange(1))
+@click.option("--lr", default=5e-3, show_default=True, type=float, help="Adam learning rate of the tier's parameters.")
+@click.option("--lmbda", default=1e-3, show_default=True, type=float, help="λ of the pixel term (×255²·MSE): large, so that the tier's decoder draws faces.")
+@click.option("--task-weight", default=0.25, show_default=True, type=float, help="γ: bpp per nat of the classifier's cross-entropy on decoded faces.")
+@click.option("--semantic-weight", default=2.0, show_default=True, type=float, help="κ: bpp per nat of KL from the guide's reading of the original to the code head's.")
+@click.option("--scale-min", default=0.005, show_default=True, type=click.FloatRange(0, 1, min_open=True), help="s at the tier's lowest quality: the weight of everything but the bits (1 just below quality 1, geometric between).")
+@click.option("--augment/--no-augment", default=False, show_default=True, help="Random rotation, scale and shift on top of the flips.")
+def train_tier_cmd(**opts: Any) -> None:
+    """Train a codec's expression-only tier (qualities below 1) against a frozen classifier.
+
+    Only the tier's own parameters learn (code gains, its fixed prior, its
+    small decoder); the codec named by --init (default face-fer-v4) and the
+    classifier stay fixed, so files from quality 1 up are the --init codec's.
+    """
+    from .train.tier_trainer import TierTrainConfig, train_tier
+
+    resume, as_json = opts.pop("resume"), opts.pop("as_json")
+    opts["split"] = opts["split"] or None
+    opts["val_split"] = opts["val_split"] or None
+    opts["init"] = opts["init"] or "face-fer-v4"
+    path = train_tier(TierTrainConfig(**opts), resume=resume, json_lines=as_json)
+    _done(path, as_json)
+
+
 @train.command("classifier")
 @_common("runs/classifier")
 @click.option("--model", default="fer-cnn-v1", show_default=True, help="Classifier (pixels) or latent head (a codec's latent) to train.")

@@ -180,7 +180,7 @@ def classify_batch(
         head = head_spec or registry.latent_classifier_for(codec)
         if domain == "pixel" or (domain == "auto" and head is None):
             pixel_ffc[i] = f
-        elif head is None or head.codec != codec:
+        elif head is None or not head.reads(codec):
             results[i] = UnknownModel(f"no latent head for codec {codec!r}; use the pixel domain")
         else:
             latent.setdefault(head.name, {})[i] = f

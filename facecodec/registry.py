@@ -33,6 +33,12 @@ class ModelSpec:
     kwargs: dict[str, Any] = field(default_factory=dict)
     description: str = ""
     codec: str | None = None  # latent classifiers: the codec whose latent they read
+    # latent classifiers: later codecs with the same latent, whose files they read too
+    # (face-fer-v5 is face-fer-v4 plus a tier whose training leaves the code head as it was)
+    also_reads: tuple[str, ...] = ()
+    # a model that extends another one's weights (face-fer-v5: face-fer-v4 plus a tier) ships
+    # only the tensors that differ from that model's; loading puts them on top of its weights
+    weights_base: str | None = None
     # set when a superseded model's weights stop shipping (never for a codec: files
     # name their codec). The name and id stay reserved and the architecture stays
     # trainable; loading pretrained weights fails with this reason.
@@ -41,6 +47,15 @@ class ModelSpec:
     # export rounds the model first, so the file *is* the measured model). Existing
     # models keep "float32": changing a codec's stored weights would change its files.
     weights_dtype: str = "float32"
+
+    def reads(self, codec: str) -> bool:
+        """Whether this latent classifier reads ``codec``'s files."""
+        return codec == self.codec or codec in self.also_reads
+
+    @property
+    def quality_min(self) -> float:
+        """The lowest quality the model codes (codecs with an expression-only tier go below 1)."""
+        return float(self.kwargs.get("tier_min", 1.0))
 
     @property
     def weights_file(self) -> str:
@@ -108,6 +123,17 @@ _SPECS: tuple[ModelSpec, ...] = (
         "augmented faces, smaller λ at q1): smaller files that its own classifier and head read "
         "almost as well as originals, at lower PSNR",
         weights_dtype="float16",
+    ),
+    ModelSpec(
+        name="face-fer-v5",
+        model_id=6,
+        kind="codec",
+        architecture="expression_tier:ExpressionTierHyperprior",
+        kwargs={**_EXPRESSION_CODE_CODEC, "tier_min": 0.25},
+        description="face-fer-v4 (the same files from quality 1 up) plus an expression-only tier "
+        "at qualities 0.25..1: files that carry only the 2×6×6 expression code (about 20 bytes)",
+        weights_dtype="float16",
+        weights_base="face-fer-v4",
     ),
     ModelSpec(
         name="fer-cnn-v1",
@@ -247,6 +273,7 @@ _SPECS: tuple[ModelSpec, ...] = (
         description="reads face-fer-v4's expression code (the latent's last two channels); "
         "trained inside the codec's joint run (no pixel synthesis)",
         codec="face-fer-v4",
+        also_reads=("face-fer-v5",),
         weights_dtype="float16",
     ),
 )
@@ -261,6 +288,7 @@ CODEC_CLASSIFIERS = {
     "face-fer-v2": "fer-cnn-joint-v1",  # fer-cnn-joint-v2 retired: within 0.4 points from q3 up
     "face-fer-v3": "fer-cnn-joint-v4",  # fer-cnn-joint-v3 retired: v4 reads its files better
     "face-fer-v4": "fer-cnn-joint-v5",
+    "face-fer-v5": "fer-cnn-joint-v5",
 }
 
 
@@ -309,7 +337,7 @@ def classifier_spec(name: str) -> ModelSpec:
 
 def latent_classifier_for(codec: str) -> ModelSpec | None:
     """The latent-domain head ``classify`` uses for ``codec``'s files: its latest registered, not retired one, if any."""
-    heads = [s for s in _SPECS if s.kind == "latent-classifier" and s.codec == codec and not s.retired]
+    heads = [s for s in _SPECS if s.kind == "latent-classifier" and s.reads(codec) and not s.retired]
     return heads[-1] if heads else None
 
 

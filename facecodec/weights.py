@@ -9,6 +9,8 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -36,6 +38,20 @@ def weights_dir() -> Path:
     return packaged if packaged.is_dir() else here.parent / "weights"
 
 
+@contextmanager
+def using_weights_dir(directory: Path) -> Iterator[None]:
+    """``$FACECODEC_WEIGHTS`` pointed at ``directory`` for the duration (then as it was)."""
+    previous = os.environ.get("FACECODEC_WEIGHTS")
+    os.environ["FACECODEC_WEIGHTS"] = str(directory)
+    try:
+        yield
+    finally:
+        if previous is None:
+            os.environ.pop("FACECODEC_WEIGHTS")
+        else:
+            os.environ["FACECODEC_WEIGHTS"] = previous
+
+
 def read_manifest(directory: Path | None = None) -> dict[str, Any]:
     """The manifest as a dict (empty when there is none)."""
     path = (directory or weights_dir()) / MANIFEST_NAME
@@ -61,7 +77,23 @@ def sha256_file(path: Path) -> str:
 
 
 def load_weights(model: torch.nn.Module, spec: ModelSpec) -> None:
-    """Load ``spec``'s safetensors into ``model`` after checking its sha256."""
+    """Load ``spec``'s safetensors into ``model`` after checking its sha256; a model with a
+    ``weights_base`` stores only what differs from that model's weights, loaded on top of them."""
+    state = shipped_state(spec)
+    apply_state(model, state, f"weights {weights_dir() / spec.weights_file} do not fit model {spec.name!r}")
+
+
+def shipped_state(spec: ModelSpec) -> dict[str, torch.Tensor]:
+    """The whole state of ``spec``'s shipped weights (its base's first, if it has one), sha256-checked."""
+    base = {}
+    if spec.weights_base:
+        from .registry import get_spec
+
+        base = shipped_state(get_spec(spec.weights_base))
+    return {**base, **_read_checked(spec)}
+
+
+def _read_checked(spec: ModelSpec) -> dict[str, torch.Tensor]:
     from safetensors.torch import load_file
 
     entry = manifest_entry(spec.name)
@@ -78,10 +110,9 @@ def load_weights(model: torch.nn.Module, spec: ModelSpec) -> None:
             f"expected {entry.get('sha256')}, got {actual}"
         )
     try:
-        state = load_file(str(path))
+        return load_file(str(path))
     except Exception as exc:  # safetensors raises its own error types
         raise WeightsError(f"cannot read weights file {path}: {exc}") from None
-    apply_state(model, state, f"weights {path} do not fit model {spec.name!r}")
 
 
 def apply_state(model: torch.nn.Module, state: dict[str, Any], what: str) -> None:

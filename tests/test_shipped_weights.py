@@ -82,3 +82,20 @@ def test_models_lists_retired_heads_with_their_recorded_size(shipped) -> None:
     for name in (n for n in registry.model_names(retired=True) if registry.get_spec(n).retired):
         assert records[name]["retired"] and records[name]["parameters"] > 0
         assert records[name]["weights_available"] is False
+
+
+@pytest.mark.usefixtures("shipped")
+def test_face_fer_v5_is_face_fer_v4_plus_a_tier_of_tiny_files() -> None:
+    from safetensors.torch import load_file
+
+    stored = load_file(str(SHIPPED / registry.get_spec("face-fer-v5").weights_file))
+    assert stored and all(k.startswith("tier_") for k in stored)  # the rest is face-fer-v4's file
+    face = np.asarray(Image.open(FACE))[..., None]
+    for q in (1, 3):
+        v4, v5 = (api.parse(api.encode(face, model=m, quality=q)) for m in ("face-fer-v4", "face-fer-v5"))
+        assert v4.stream == v5.stream
+    sizes = [len(api.encode(face, model="face-fer-v5", quality=q)) for q in (0.25, 0.5, 0.9375, 1)]
+    assert sizes[0] <= sizes[1] <= sizes[2] < sizes[3]
+    assert sizes[0] <= 24  # header and CRC are 14 of them
+    decoded = api.decode_array(api.encode(face, model="face-fer-v5", quality=0.25))
+    assert decoded.shape == face.shape and 12.0 < psnr_uint8(face, decoded) < 30.0

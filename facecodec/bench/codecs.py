@@ -225,10 +225,17 @@ class FacecodecCodec(Codec):
     def name(self) -> str:  # type: ignore[override]
         return self.model
 
+    def __post_init__(self) -> None:
+        from .. import registry
+
+        self.low = registry.codec_spec(self.model).quality_min
+        if self.low < 1:  # an expression-only tier (face-fer-v5): three points of it first
+            self.default_qualities = (self.low, 0.5, 0.75, *FacecodecCodec.default_qualities)
+
     def check_quality(self, q: float) -> float:
         from ..api import quality_code, quality_from_code
 
-        return quality_from_code(quality_code(q))
+        return quality_from_code(quality_code(q, self.low))
 
     def encode_many(self, images: Sequence[np.ndarray], quality: float) -> list[bytes]:
         from .. import api

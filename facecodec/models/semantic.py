@@ -84,15 +84,25 @@ class SemanticFaceHyperprior(GuidedFaceHyperprior):
     # -- encoder -------------------------------------------------------------
     def analysis(self, x: torch.Tensor) -> torch.Tensor:
         """``[g_a(x) + projected classifier map, expression code]`` (before the gains)."""
+        seen, pooled = self._guide_view(x)
+        image = self.g_a(x) + self.guide_proj(seen)
+        return torch.cat([image, self._code(pooled, tuple(image.shape[-2:]))], dim=1)
+
+    def _guide_view(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """The frozen classifier's stage-3 map and pooled last-stage features (kept as the
+        training forward's target)."""
         with torch.no_grad():
             seen = self.guide((x - 0.5) / 0.25)  # FerNet's input normalisation
             pooled = self.guide_tail(seen).mean(dim=(2, 3))
-        self._guide_pooled = pooled if self.training else None  # the training forward's target
-        image = self.g_a(x) + self.guide_proj(seen)
+        self._guide_pooled = pooled if self.training else None
+        return seen, pooled
+
+    def _code(self, pooled: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
+        """The expression code (B, K, h, w) from the pooled features, before its gain."""
         code = self.sem_proj(pooled).view(-1, self.sem_channels, CODE_SIZE, CODE_SIZE)
-        if image.shape[-2:] != code.shape[-2:]:
-            code = F.interpolate(code, size=image.shape[-2:], mode="nearest")
-        return torch.cat([image, code], dim=1)
+        if tuple(code.shape[-2:]) != size:
+            code = F.interpolate(code, size=size, mode="nearest")
+        return code
 
     def gains(self, quality: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """The image channels' gains (per quality) followed by the code's (the same at every quality)."""

@@ -20,7 +20,7 @@ from safetensors.torch import save_file
 from .. import registry
 from ..errors import TrainingError, WeightsError
 from ..imageio import default_file_mode, write_atomic
-from ..weights import MANIFEST_NAME, read_manifest, sha256_file
+from ..weights import MANIFEST_NAME, read_manifest, sha256_file, shipped_state, using_weights_dir
 
 
 def load_checkpoint_model(checkpoint: Path, name: str) -> tuple[torch.nn.Module, dict[str, Any]]:
@@ -78,6 +78,11 @@ def save_weights(model: torch.nn.Module, name: str, out_dir: Path, record: dict[
     state = {k: v.detach().cpu().contiguous().clone() for k, v in model.state_dict().items()}
     if half:
         state = {k: v.half() if _stored_half(v) else v for k, v in state.items()}
+    base = registry.get_spec(name).weights_base
+    if base:  # only what differs from the base model's weights (as they lie in out_dir)
+        with using_weights_dir(out_dir):
+            inherited = shipped_state(registry.get_spec(base))
+        state = {k: v for k, v in state.items() if k not in inherited or not torch.equal(inherited[k], v)}
     path = out_dir / registry.get_spec(name).weights_file
     tmp = path.with_name(path.name + ".tmp")
     save_file(state, str(tmp))

@@ -9,7 +9,6 @@ configuration, and figures measured through the public API on real files.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -20,7 +19,7 @@ import torch
 from .. import api, container, registry
 from ..errors import WeightsError
 from ..evaluate import measure_classifier, measure_codec
-from ..weights import read_manifest
+from ..weights import read_manifest, using_weights_dir
 from .data import load_faces
 from .export import checkpoint_meta, load_checkpoint_model, save_weights, set_measured
 
@@ -29,7 +28,10 @@ def training_command(config: dict[str, Any]) -> str:
     """The ``facecodec train ...`` command line a run's stored config came from."""
     from ..cli_train import train
 
-    sub = ("joint" if config.get("joint") else "codec") if "lmbda_min" in config else "classifier"
+    if "scale_min" in config:
+        sub = "tier"
+    else:
+        sub = ("joint" if config.get("joint") else "codec") if "lmbda_min" in config else "classifier"
     command = train.commands[sub]
     parts = [f"facecodec train {sub}"]
     for param in command.params:
@@ -53,16 +55,11 @@ def training_command(config: dict[str, Any]) -> str:
 
 @contextmanager
 def _weights_from(out_dir: Path) -> Iterator[None]:
-    previous = os.environ.get("FACECODEC_WEIGHTS")
-    os.environ["FACECODEC_WEIGHTS"] = str(out_dir)
     api.load_model.cache_clear()
     try:
-        yield
+        with using_weights_dir(out_dir):
+            yield
     finally:
-        if previous is None:
-            os.environ.pop("FACECODEC_WEIGHTS")
-        else:
-            os.environ["FACECODEC_WEIGHTS"] = previous
         api.load_model.cache_clear()
 
 
@@ -103,7 +100,7 @@ def export_model(
         "last_validation": meta["history"][-1] if meta["history"] else None,
     }
     if spec.kind == "codec":
-        record["qualities"] = "1..8, continuous in steps of 1/16"
+        record["qualities"] = f"{spec.quality_min:g}..8, continuous in steps of 1/16"
     if meta["resumes"]:
         record["resumed_with_changes"] = meta["resumes"]
     if note:

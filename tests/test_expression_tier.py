@@ -1,0 +1,112 @@
+"""face-fer-v5's expression-only tier: below quality 1 a file carries only the expression code.
+
+Random test weights (conftest): the mechanics, not the figures (those are in
+test_shipped_weights and docs/models.md).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from safetensors.torch import load_file
+from test_cli import assert_one_line_error, run
+
+from facecodec import api, container, registry
+from facecodec.errors import QualityError
+from facecodec.models.expression_tier import TIER_PREFIX
+from facecodec.train.tier_trainer import TierTrainConfig, train_tier, trade_off
+
+
+def test_files_from_quality_1_up_are_the_base_codecs(faces) -> None:
+    for q in (1.0, 2.5, 8.0):
+        v4, v5 = (container.unpack(api.encode(faces["a"], model=m, quality=q, device="cpu")) for m in ("face-fer-v4", "face-fer-v5"))
+        assert v5.stream == v4.stream
+        assert (v4.model_id, v5.model_id) == (5, 6)
+
+
+def test_a_tier_file_holds_the_code_alone_and_decodes_to_its_latent(faces) -> None:
+    model = api.load_model("face-fer-v5", "cpu")
+    data = api.encode(faces["b"], model="face-fer-v5", quality=0.5, device="cpu")
+    parsed = container.unpack(data)
+    assert parsed.quality_code == 8
+    assert len(data) < len(api.encode(faces["b"], model="face-fer-v5", quality=1, device="cpu"))
+    x = torch.from_numpy(faces["b"]).permute(2, 0, 1)[None].float() / 255
+    q = torch.tensor([0.5])
+    expected = model.tier_forward(x, q)["y_hat"].detach()  # eval mode: hard rounding
+    (face,) = model.compress(x, q)
+    decoded = model.decompress_latent([face], q)
+    assert torch.allclose(decoded, expected, atol=1e-5)
+    assert not decoded[:, : model.image_channels].any()  # heads see the code alone
+    image = api.decode_array(data)
+    assert image.shape == faces["b"].shape
+
+
+def test_mixed_batches_split_between_the_tiers(faces) -> None:
+    images = [faces["a"], faces["b"], faces["c"]]
+    together = api.encode_batch(images, "face-fer-v5", [0.25, 3.0, 0.9375], "cpu")
+    alone = [api.encode(im, model="face-fer-v5", quality=q, device="cpu") for im, q in zip(images, [0.25, 3.0, 0.9375])]
+    assert [e.data for e in together] == alone
+    decoded = api.decode_batch([e.data for e in together], device="cpu")
+    assert [d.shape for d in decoded] == [(48, 48, 1)] * 3
+    for d, data in zip(decoded, alone):
+        assert np.array_equal(d, api.decode_array(data, device="cpu"))
+
+
+def test_qualities_below_1_only_for_a_codec_with_a_tier(faces, tmp_path: Path, write_png) -> None:
+    with pytest.raises(QualityError, match=r"outside 1\.\.8"):
+        api.encode(faces["a"], model="face-fer-v4", quality=0.5, device="cpu")
+    with pytest.raises(QualityError, match=r"outside 0\.25\.\.8"):
+        api.encode(faces["a"], model="face-fer-v5", quality=0.2, device="cpu")
+    png = write_png(faces["a"], tmp_path / "a.png")
+    assert_one_line_error(run("encode", png, "-o", tmp_path / "a.ffc", "--model", "face-fer-v4", "-q", "0.5"), "outside 1..8")
+    assert not (tmp_path / "a.ffc").exists()
+    result = run("encode", png, "-o", tmp_path / "a.ffc", "--model", "face-fer-v5", "-q", "0.5")
+    assert result.exit_code == 0, result.output
+    info = run("info", tmp_path / "a.ffc", "--json")
+    assert json.loads(info.output)["quality"] == 0.5
+
+
+def test_garbage_tier_streams_decode_without_crashing() -> None:
+    rng = np.random.default_rng(0)
+    for n in (0, 1, 5, 9, 40):
+        stream = rng.integers(0, 256, n, dtype=np.uint8).tobytes()
+        data = container.pack(container.FfcFile(model_id=6, quality_code=4, width=48, height=48, channels=1, stream=stream))
+        assert api.decode_array(data).shape == (48, 48, 1)
+
+
+def test_trade_off_falls_geometrically_to_its_floor() -> None:
+    s = trade_off(torch.tensor([0.25, 0.625, 0.99999]), 0.25, 0.04)
+    assert torch.allclose(s, torch.tensor([0.04, 0.2, 1.0]), atol=1e-4)
+
+
+def test_tier_training_moves_only_the_tier_and_exports_only_it(tmp_path: Path, tiny_npz: Path, weights_dir: Path) -> None:
+    out = tmp_path / "run"
+    ckpt = train_tier(TierTrainConfig(data=str(tiny_npz), epochs=1, batch_size=8, out=str(out), device="cpu", val_limit=8))
+    state = torch.load(ckpt, weights_only=True)
+    base = registry.create_model("face-fer-v4").state_dict()
+    trained = state["model"]
+    moved = {k for k, v in trained.items() if k in base and not torch.equal(v, base[k])}
+    assert not moved  # the base codec's weights are untouched
+    assert not torch.equal(trained["tier_face"], torch.full_like(trained["tier_face"], 0.5))
+    assert "val" in json.loads(state["history"])[-1]
+    # resuming a finished run trains nothing more
+    assert train_tier(TierTrainConfig(data=str(tiny_npz), epochs=1, batch_size=8, out=str(out), device="cpu"), resume=True) == ckpt
+
+    shipped = tmp_path / "weights"
+    shipped.mkdir()
+    for name in ("face-fer-v4",):
+        (shipped / f"{name}.safetensors").write_bytes((weights_dir / f"{name}.safetensors").read_bytes())
+    manifest = json.loads((weights_dir / "MANIFEST.json").read_text())
+    manifest["models"] = {"face-fer-v4": manifest["models"]["face-fer-v4"]}
+    (shipped / "MANIFEST.json").write_text(json.dumps(manifest))
+    result = run("train", "export", ckpt, "--name", "face-fer-v5", "--out", shipped)
+    assert result.exit_code == 0, result.output
+    stored = load_file(str(shipped / "face-fer-v5.safetensors"))
+    assert stored and all(k.startswith(TIER_PREFIX) for k in stored)
+    entry = json.loads((shipped / "MANIFEST.json").read_text())["models"]["face-fer-v5"]
+    assert entry["training_command"].startswith("facecodec train tier ")
+    assert entry["qualities"].startswith("0.25..8")
