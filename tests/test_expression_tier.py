@@ -18,7 +18,7 @@ from test_cli import assert_one_line_error, run
 from facecodec import api, container, registry
 from facecodec.errors import QualityError
 from facecodec.models.expression_tier import TIER_PREFIX
-from facecodec.train.tier_trainer import TierTrainConfig, train_tier, trade_off
+from facecodec.train.tier_trainer import TierTrainConfig, trade_off, train_tier
 
 
 def test_files_from_quality_1_up_are_the_base_codecs(faces) -> None:
