@@ -110,3 +110,25 @@ def test_tier_training_moves_only_the_tier_and_exports_only_it(tmp_path: Path, t
     entry = json.loads((shipped / "MANIFEST.json").read_text())["models"]["face-fer-v5"]
     assert entry["training_command"].startswith("facecodec train tier ")
     assert entry["qualities"].startswith("0.25..8")
+
+
+def test_a_tight_byte_budget_lands_in_the_tier(faces) -> None:
+    from facecodec.budget import encode_to_budget
+    from facecodec.errors import BudgetError
+
+    smallest = len(api.encode(faces["a"], model="face-fer-v5", quality=0.25, device="cpu"))
+    assert smallest < len(api.encode(faces["a"], model="face-fer-v5", quality=1, device="cpu"))
+    (enc,) = encode_to_budget([faces["a"]], model="face-fer-v5", max_bytes=smallest, device="cpu")
+    assert enc.quality < 1 and len(enc.data) <= smallest
+    (refused,) = encode_to_budget([faces["a"]], model="face-fer-v4", max_bytes=smallest, device="cpu")
+    assert isinstance(refused, BudgetError) and "quality 1)" in str(refused)
+
+
+def test_forward_runs_the_tier_below_quality_1_and_refuses_a_mix(faces) -> None:
+    model = api.load_model("face-fer-v5", "cpu")
+    x = torch.from_numpy(np.stack([faces["a"], faces["b"]])).permute(0, 3, 1, 2).float() / 255
+    low = model(x, torch.tensor([0.25, 0.5]))
+    assert low["likelihoods_z"].numel() == 2  # no hyper-latent in the tier
+    assert model(x, torch.tensor([1.0, 4.0]))["likelihoods_z"].shape[1] == model.N
+    with pytest.raises(ValueError, match="mixes"):
+        model(x, torch.tensor([0.5, 2.0]))

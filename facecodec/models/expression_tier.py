@@ -152,6 +152,16 @@ class ExpressionTierHyperprior(SemanticFaceHyperprior):
                 out["guide_logits"] = self.guide_fc(pooled)
         return out
 
+    def forward(self, x: torch.Tensor, quality: torch.Tensor) -> dict[str, torch.Tensor]:
+        """The parent's training forward from quality 1 up, :meth:`tier_forward` below it
+        (a batch is one or the other: their outputs differ in kind)."""
+        tier = self.in_tier(quality)
+        if bool(tier.all()):
+            return self.tier_forward(x, quality)
+        if bool(tier.any()):
+            raise ValueError("a training batch mixes qualities below and from 1: run the tiers apart")
+        return super().forward(x, quality)
+
     # -- coding --------------------------------------------------------------
     def update(self, scale_table=None, force: bool = False, update_quantiles: bool = False) -> bool:
         updated = super().update(scale_table=scale_table, force=force, update_quantiles=update_quantiles)
