@@ -41,6 +41,11 @@ def _common(default_out: str) -> Callable:
     return wrap
 
 
+def _parse_qualities(text: str | list[float]) -> list[float]:
+    """``"1,2.5,8"`` → [1.0, 2.5, 8.0] (a ValueError becomes click's one-line usage error)."""
+    return text if isinstance(text, list) else [float(q) for q in text.split(",")]
+
+
 def _codec_options(fn: Callable) -> Callable:
     options = [
         click.option("--batch-size", default=32, show_default=True, type=click.IntRange(1)),
@@ -48,6 +53,7 @@ def _codec_options(fn: Callable) -> Callable:
         click.option("--lmbda-min", default=4e-4, show_default=True, type=float, help="λ (rate-distortion trade-off) at quality 1."),
         click.option("--lmbda-max", default=5e-2, show_default=True, type=float, help="λ at quality 8."),
         click.option("--quality-range", default=(1.0, 8.0), show_default=True, type=(float, float), help="Qualities drawn per sample in training (equal ends: a single-rate model)."),
+        click.option("--val-qualities", default="1,4,8", show_default=True, type=_parse_qualities, metavar="Q,Q,...", help="Qualities validated after each epoch (face-fer-v5's tier: below 1)."),
         click.option("--quality-power", default=1.0, show_default=True, type=click.FloatRange(min=0.1), help="Qualities drawn as lo + (hi-lo)·u^P, u uniform: 1 = uniform, >1 = more low qualities (where one variable-rate model costs most)."),
         click.option("--augment/--no-augment", default=False, show_default=True, help="Random rotation (±10°), scale (0.9–1.1) and shift (±10%) on top of the flips: classifiers trained along overfit less."),
         click.option("--task-weight", default=0.1, show_default=True, type=float, help="γ: bpp per nat of expression cross-entropy on decoded faces."),
@@ -172,11 +178,6 @@ def train_classifier_cmd(**opts: Any) -> None:
     opts["val_split"] = opts["val_split"] or None
     path = train_classifier(ClassifierTrainConfig(**opts), resume=resume, json_lines=as_json)
     _done(path, as_json)
-
-
-def _parse_qualities(text: str | list[float]) -> list[float]:
-    """``"1,2.5,8"`` → [1.0, 2.5, 8.0] (a ValueError becomes click's one-line usage error)."""
-    return text if isinstance(text, list) else [float(q) for q in text.split(",")]
 
 
 _QUALITIES = click.option("--qualities", default="1,2,3,4,5,6,7,8", show_default=True, type=_parse_qualities, metavar="Q,Q,...", help="Comma-separated qualities to measure.")

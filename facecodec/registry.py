@@ -197,6 +197,16 @@ _SPECS: tuple[ModelSpec, ...] = (
         weights_dtype="float16",
     ),
     ModelSpec(
+        name="fer-cnn-joint-v6",
+        model_id=107,
+        kind="classifier",
+        architecture="classifier:FerNet",
+        kwargs={"in_channels": 1, "width": 32},
+        description="fer-cnn-joint-v5 trained further on face-fer-v5's decoded faces (codec frozen), "
+        "its expression-only tier included, and on originals, with augmentation; moving-average weights",
+        weights_dtype="float16",
+    ),
+    ModelSpec(
         name="fer-latent-v1",
         model_id=201,
         kind="latent-classifier",

@@ -132,3 +132,35 @@ def test_forward_runs_the_tier_below_quality_1_and_refuses_a_mix(faces) -> None:
     assert model(x, torch.tensor([1.0, 4.0]))["likelihoods_z"].shape[1] == model.N
     with pytest.raises(ValueError, match="mixes"):
         model(x, torch.tensor([0.5, 2.0]))
+
+
+def test_codec_forward_gathers_a_mixed_batch_from_both_tiers(faces) -> None:
+    from facecodec.train.codec_trainer import codec_forward, rd_loss
+
+    model = api.load_model("face-fer-v5", "cpu")
+    x = torch.from_numpy(np.stack([faces["a"], faces["b"], faces["c"]])).permute(0, 3, 1, 2).float() / 255
+    quality, lmbda = torch.tensor([2.0, 0.25, 4.0]), torch.full((3,), 1e-2)
+    with torch.no_grad():
+        out, terms = codec_forward(model, x, quality, lmbda)
+        high = model(x[[0, 2]], quality[[0, 2]])
+        low = model(x[[1]], quality[[1]])
+    assert torch.allclose(out["x_hat"][[0, 2]], high["x_hat"]) and torch.allclose(out["x_hat"][1:2], low["x_hat"])
+    expected = (2 * rd_loss(high, x[[0, 2]], lmbda[:2])["bpp"] + rd_loss(low, x[[1]], lmbda[:1])["bpp"]) / 3
+    assert torch.allclose(terms["bpp"], expected)
+    # the frozen codec's (eval-mode) tier faces are the ones its files decode to
+    decoded = api.decode_array(api.encode(faces["b"], model="face-fer-v5", quality=0.25, device="cpu"))
+    face = (out["x_hat"][1].clamp(0, 1) * 255).round().byte().permute(1, 2, 0).numpy()
+    assert np.abs(face.astype(int) - decoded.astype(int)).max() <= 1
+
+
+def test_a_frozen_codec_with_a_tier_trains_a_classifier_on_its_tier_faces(tmp_path: Path, tiny_npz: Path) -> None:
+    out = tmp_path / "leg"
+    args = ["train", "joint", "--data", tiny_npz, "--model", "face-fer-v5", "--init", "face-fer-v5",
+            "--classifier", "fer-cnn-joint-v5", "--classifier-init", "fer-cnn-joint-v5", "--freeze-codec",
+            "--batch-size", "8", "--epoch-size", "16", "--epochs", "1", "--device", "cpu", "--out", out]  # fmt: skip
+    result = run(*args, "--quality-range", "0.25", "8", "--val-qualities", "0.5,2")
+    assert result.exit_code == 0, result.output
+    val = json.loads(torch.load(out / "last.pt", weights_only=True)["history"])[-1]["val"]
+    assert {"q0.5", "q2"} <= set(val) and val["q0.5"]["bpp_est"] < val["q2"]["bpp_est"]
+    assert_one_line_error(run(*args, "--quality-range", "0.1", "8"), "quality range of face-fer-v5 is [0.25, 8]")
+    assert_one_line_error(run(*args, "--model", "face-fer-v4", "--init", "face-fer-v4", "--quality-range", "0.5", "8"), "is [1, 8]")
