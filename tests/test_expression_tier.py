@@ -164,3 +164,12 @@ def test_a_frozen_codec_with_a_tier_trains_a_classifier_on_its_tier_faces(tmp_pa
     assert {"q0.5", "q2"} <= set(val) and val["q0.5"]["bpp_est"] < val["q2"]["bpp_est"]
     assert_one_line_error(run(*args, "--quality-range", "0.1", "8"), "quality range of face-fer-v5 is [0.25, 8]")
     assert_one_line_error(run(*args, "--model", "face-fer-v4", "--init", "face-fer-v4", "--quality-range", "0.5", "8"), "is [1, 8]")
+
+
+def test_measuring_a_classifier_skips_qualities_below_a_codecs_range(faces) -> None:
+    from facecodec.evaluate import measure_classifier
+
+    images = np.stack([faces["a"], faces["b"]])
+    measured = measure_classifier("fer-cnn-v1", images, np.array([0, 3]), ["face-fer-v4", "face-fer-v5"], [0.5, 1.0], "cpu")
+    assert [p["quality"] for p in measured["codecs"]["face-fer-v4"]] == [1.0]
+    assert [p["quality"] for p in measured["codecs"]["face-fer-v5"]] == [0.5, 1.0]

@@ -381,3 +381,20 @@ def test_weight_average_is_an_exponential_moving_average() -> None:
     assert torch.equal(average.module.running_mean, torch.full((2,), 3.0))  # buffers copied
     with pytest.raises(ValueError):
         WeightAverage(model, 1.0)
+
+
+def test_the_recorded_training_command_parses_back_to_the_run(tiny_npz: Path) -> None:
+    import shlex
+    from dataclasses import asdict
+
+    from facecodec.cli_train import train
+    from facecodec.train.codec_trainer import CodecTrainConfig
+    from facecodec.train.export_models import training_command
+
+    config = CodecTrainConfig(data=str(tiny_npz), model="face-fer-v5", joint=True, classifier="fer-cnn-joint-v5",
+                              quality_range=(0.25, 8.0), val_qualities=[0.5, 2.0])  # fmt: skip
+    command = training_command(json.loads(json.dumps(asdict(config))))
+    assert "--val-qualities 0.5,2 " in command and "--quality-range 0.25 8 " in command
+    args = shlex.split(command)[3:]
+    params = train.commands["joint"].make_context("joint", args).params
+    assert params["val_qualities"] == [0.5, 2.0] and params["quality_range"] == (0.25, 8.0)

@@ -48,7 +48,7 @@ def training_command(config: dict[str, Any]) -> str:
         if value is None:
             continue
         if isinstance(value, (list, tuple)):
-            value = " ".join(str(v) for v in value)
+            value = (" " if param.nargs > 1 else ",").join(f"{v:g}" if isinstance(v, float) else str(v) for v in value)
         parts.append(f"{flag} {value if value != '' else repr('')}")
     return " ".join(parts)
 
