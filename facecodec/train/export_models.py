@@ -17,8 +17,9 @@ from typing import Any
 import torch
 
 from .. import api, container, registry
-from ..errors import WeightsError
+from ..errors import QualityError, WeightsError
 from ..evaluate import measure_classifier, measure_codec
+from ..models.hyperprior import QUALITY_MAX
 from ..weights import read_manifest, using_weights_dir
 from .data import load_faces
 from .export import checkpoint_meta, load_checkpoint_model, save_weights, set_measured
@@ -81,6 +82,16 @@ def _load(checkpoint: Path, name: str) -> tuple[torch.nn.Module, dict[str, Any]]
         raise WeightsError(f"{checkpoint} does not hold a {name!r}: {first}") from None
 
 
+def check_measure_qualities(name: str, qualities: list[float]) -> None:
+    """Refuse qualities no codec ``name`` is measured on can code, before anything is written."""
+    spec = registry.get_spec(name)
+    codecs = [spec] if spec.kind == "codec" else [registry.get_spec(c) for c in registry.model_names("codec")]
+    lowest = min(c.quality_min for c in codecs)
+    bad = [q for q in qualities if not lowest <= q <= QUALITY_MAX]
+    if bad or not qualities:
+        raise QualityError(f"qualities to measure {name} on lie in [{lowest:g}, {QUALITY_MAX:g}], got {bad or 'none'}")
+
+
 def export_model(
     checkpoint: Path, name: str, out_dir: Path, measure_data: str | None,
     measure_split: str | None, qualities: list[float], device: str, note: str | None = None,
@@ -89,6 +100,8 @@ def export_model(
     spec = registry.get_spec(name)
     if spec.retired:
         raise WeightsError(f"{name!r} is retired ({spec.retired}); facecodec no longer loads its weights")
+    if measure_data:
+        check_measure_qualities(name, qualities)
     model, meta = _load(checkpoint, name)
     config = meta["config"]
     record: dict[str, Any] = {
@@ -117,6 +130,7 @@ def measure_shipped(
     """Measure ``name`` as shipped in ``out_dir`` on real ``.ffc`` files and record the figures
     in its manifest entry (export does this; run again when what the files hold changes)."""
     spec = registry.get_spec(name)
+    check_measure_qualities(name, qualities)
     faces = load_faces(measure_data, measure_split)
     data = f"{Path(measure_data).name} split={measure_split}"
     with _weights_from(out_dir):
