@@ -19,7 +19,6 @@ import torch
 from .. import api, container, registry
 from ..errors import QualityError, WeightsError
 from ..evaluate import measure_classifier, measure_codec
-from ..models.hyperprior import QUALITY_MAX
 from ..weights import read_manifest, using_weights_dir
 from .data import load_faces
 from .export import checkpoint_meta, load_checkpoint_model, save_weights, set_measured
@@ -86,10 +85,11 @@ def check_measure_qualities(name: str, qualities: list[float]) -> None:
     """Refuse qualities no codec ``name`` is measured on can code, before anything is written."""
     spec = registry.get_spec(name)
     codecs = [spec] if spec.kind == "codec" else [registry.get_spec(c) for c in registry.model_names("codec")]
+    if not qualities:
+        raise QualityError(f"no qualities to measure {name} on")
     lowest = min(c.quality_min for c in codecs)
-    bad = [q for q in qualities if not lowest <= q <= QUALITY_MAX]
-    if bad or not qualities:
-        raise QualityError(f"qualities to measure {name} on lie in [{lowest:g}, {QUALITY_MAX:g}], got {bad or 'none'}")
+    for q in qualities:
+        api.quality_code(q, lowest)  # the encoder's own range check
 
 
 def export_model(
