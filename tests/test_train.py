@@ -313,6 +313,35 @@ def test_agreement_term_off_by_default_reports_no_agreement() -> None:
     assert "agree" not in out and float(out["codec"]) == 0.0
 
 
+def test_consistency_term_adds_to_the_classifier_loss_only_when_decoded_differs() -> None:
+    from facecodec.models.classifier import FerNet
+    from facecodec.train.task_loss import TaskTerm, TaskWeights
+
+    torch.manual_seed(0)
+    classifier = FerNet(1, width=4).eval()
+    with torch.no_grad():
+        classifier.head.weight.normal_(0, 50.0)
+    x, labels = torch.rand(6, 1, 48, 48), torch.zeros(6, dtype=torch.long)
+    plain = TaskTerm(classifier, TaskWeights(task=0.0), joint=True)
+    consistent = TaskTerm(classifier, TaskWeights(task=0.0, consistency=1.0), joint=True)
+    classifier.eval()  # TaskTerm(joint) leaves the mode alone; no dropout: the same face reads the same
+    assert float(consistent(x, x.clone(), labels, torch.tensor(1.0))["classifier"].detach()) == pytest.approx(
+        float(plain(x, x.clone(), labels, torch.tensor(1.0))["classifier"].detach()), abs=1e-5
+    )
+    other = 1 - x
+    extra = consistent(x, other, labels, torch.tensor(1.0))["classifier"] - plain(x, other, labels, torch.tensor(1.0))["classifier"]
+    assert float(extra.detach()) > 1e-4
+    assert float(consistent(x, other, labels, torch.tensor(1.0))["codec"].detach()) == 0.0  # not the codec's term
+
+
+def test_consistency_weight_is_for_joint_training(tmp_path: Path, tiny_npz: Path) -> None:
+    from facecodec.errors import TrainingError
+    from facecodec.train.codec_trainer import CodecTrainConfig, train_codec
+
+    with pytest.raises(TrainingError, match="consistency"):
+        train_codec(CodecTrainConfig(data=str(tiny_npz), out=str(tmp_path / "r"), consistency_weight=1.0))
+
+
 @pytest.mark.parametrize("augment", [False, True])
 def test_augment_flag_feeds_affine_views_and_is_recorded(
     tmp_path: Path, tiny_npz: Path, monkeypatch, augment: bool

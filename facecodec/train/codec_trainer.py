@@ -83,6 +83,7 @@ class CodecTrainConfig:
     freeze_codec: bool = False  # joint: only the classifier learns, on the frozen codec's decoded faces
     classifier_ema: float | None = None  # joint: keep an EMA of the classifier (decay), saved as the classifier
     agreement_weight: float = 0.0
+    consistency_weight: float = 0.0  # joint: KL(classifier on original ‖ on decoded) in the classifier's loss
     semantic_weight: float = 0.0  # codecs with an expression code: KL(guide ‖ code head), nats → bpp
     task_balance: float | None = None
     amp: bool = False  # bfloat16 autocast for the transforms (CUDA)
@@ -228,8 +229,8 @@ def train_codec(config: CodecTrainConfig, resume: bool = False, json_lines: bool
     """Train (or resume) a codec, optionally with the expression terms; returns the checkpoint."""
     if config.joint and not config.classifier:
         raise TrainingError("joint training needs a classifier (--classifier)")
-    if (config.freeze_codec or config.classifier_ema) and not config.joint:
-        raise TrainingError("--freeze-codec and --classifier-ema are for joint training")
+    if (config.freeze_codec or config.classifier_ema or config.consistency_weight) and not config.joint:
+        raise TrainingError("--freeze-codec, --classifier-ema and --consistency-weight are for joint training")
     lo, hi = config.quality_range
     q_min = registry.codec_spec(config.model).quality_min
     if not q_min <= lo <= hi <= QUALITY_MAX:
@@ -258,7 +259,7 @@ def train_codec(config: CodecTrainConfig, resume: bool = False, json_lines: bool
     if classifier is not None:
         weights = TaskWeights(
             config.task_weight, config.feature_weight, config.original_weight,
-            config.agreement_weight, config.task_balance,
+            config.agreement_weight, config.task_balance, consistency=config.consistency_weight,
         )  # fmt: skip
         task = TaskTerm(classifier, weights, joint=config.joint)
         if config.joint:

@@ -23,9 +23,11 @@ Two modes:
   only the codec learns to keep what ``f`` needs.
 * **joint** – ``f`` trains too, on decoded *and* original faces::
 
-      L_classifier = CE(f(x̂)) + w_o · CE(f(x))
+      L_classifier = CE(f(x̂)) + w_o · CE(f(x)) + c · KL(f(x) ‖ f(x̂))
 
-  so it stays accurate on both. ``L_classifier`` reaches only the classifier's
+  so it stays accurate on both; ``c`` (consistency, off by default) also asks
+  it to read a decoded face as it reads the original (the original's
+  distribution detached: the clean view teaches the degraded one). ``L_classifier`` reaches only the classifier's
   weights and ``L_codec`` only the codec's (two backward passes restricted with
   ``inputs=``), so ``γ`` sets the codec's trade-off without scaling the
   classifier's learning rate.
@@ -55,6 +57,7 @@ class TaskWeights:
     agreement: float = 0.0  # κ: KL from the prediction on the original to that on the decoded face
     balance: float | None = None  # r: adaptive task/RD ratio, None = fixed weights
     label_smoothing: float = 0.1
+    consistency: float = 0.0  # c, joint mode only: the same KL in the classifier's own loss
 
 
 class TaskTerm:
@@ -108,6 +111,8 @@ class TaskTerm:
         if self.joint:
             ce_orig = F.cross_entropy(logits_orig, labels, label_smoothing=w.label_smoothing)
             out["classifier"] = ce_hat + w.original * ce_orig
+            if w.consistency:
+                out["classifier"] = out["classifier"] + w.consistency * prediction_kl(logits_orig, logits_hat)
             out["acc_orig"] = (logits_orig.argmax(1) == labels).float().mean()
         return out
 

@@ -1,0 +1,96 @@
+"""Issue 3, target 2: a classifier's accuracy on decoded faces against its accuracy on the originals.
+
+For each quality the faces are encoded to real ``.ffc`` files and decoded with
+the library (``api.encode_batch`` / ``classify_batch(domain="pixel")``); the
+classifier reads the originals once. The *gap* is accuracy on originals minus
+accuracy on the decoded faces, in points. Both accuracies come from the same
+faces, so the gap's uncertainty is that of a paired difference: a 95 %
+interval from a paired bootstrap over faces (``--bootstrap`` resamples), and
+the share of faces whose verdict (right / wrong) changes between the two.
+A gap that sits 0.2 points either side of a threshold on a few thousand
+faces is a coin toss on other faces; the interval says so.
+
+    python benchmarks/accuracy_gap.py --data ../shared/data/fer2013/fer2013_trainval.npz --split val \\
+        --codec face-fer-v5 --qualities 0.25,0.5,1,1.5,2,2.5,3 --json benchmarks/results/accuracy_gap.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+import numpy as np
+
+from facecodec import api, registry
+from facecodec.models.classifier import FER_CLASSES
+from facecodec.recognition import classify_batch
+from facecodec.train.data import load_faces
+
+
+def right_answers(preds: list, labels: np.ndarray) -> np.ndarray:
+    """Per face: 1 where the prediction is the label (a failed item counts as wrong)."""
+    return np.array(
+        [not isinstance(p, Exception) and p.label == FER_CLASSES[int(y)] for p, y in zip(preds, labels)], dtype=np.int8
+    )
+
+
+def paired_gap(orig: np.ndarray, decoded: np.ndarray, resamples: int, seed: int = 0) -> dict[str, float]:
+    """Gap in points (originals − decoded) with a paired-bootstrap 95 % interval."""
+    diff = orig.astype(np.float64) - decoded
+    rng = np.random.default_rng(seed)
+    boot = np.empty(resamples)
+    for i in range(resamples):
+        boot[i] = diff[rng.integers(0, len(diff), len(diff))].mean()
+    lo, hi = np.percentile(boot, [2.5, 97.5])
+    return {
+        "gap": round(100 * float(diff.mean()), 2),
+        "gap_ci95": [round(100 * float(lo), 2), round(100 * float(hi), 2)],
+        "changed": round(100 * float(np.mean(diff != 0)), 2),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", required=True, help="labelled npz / FER2013 csv / class folders")
+    parser.add_argument("--split", default="val")
+    parser.add_argument("-n", type=int, default=None, help="first N images (default: all)")
+    parser.add_argument("--codec", default="face-fer-v5")
+    parser.add_argument("--classifiers", default=None,
+                        help="comma-separated pixel classifiers (default: the one `facecodec classify` uses for the codec's files)")  # fmt: skip
+    parser.add_argument("--qualities", default="1,1.5,2,2.5,3")
+    parser.add_argument("--threshold", type=float, default=1.5, help="the target gap, in points")
+    parser.add_argument("--bootstrap", type=int, default=2000, help="paired bootstrap resamples")
+    parser.add_argument("--batch-size", type=int, default=256)
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--json", help="also write the figures here")
+    args = parser.parse_args()
+    faces = load_faces(args.data, args.split)
+    images, labels = faces.images[: args.n], faces.labels[: args.n]
+    names = args.classifiers.split(",") if args.classifiers else [registry.pixel_classifier_for(args.codec)]
+    kw = {"domain": "pixel", "device": args.device, "batch_size": args.batch_size}
+    originals = {name: right_answers(classify_batch(list(images), model=name, **kw), labels) for name in names}
+    result = {
+        "codec": args.codec, "split": args.split, "images": len(images), "threshold": args.threshold,
+        "original_accuracy": {n: round(100 * float(r.mean()), 2) for n, r in originals.items()}, "points": [],
+    }  # fmt: skip
+    print(f"{len(images)} faces; on originals: " + ", ".join(f"{n} {a} %" for n, a in result["original_accuracy"].items()))
+    for q in (float(v) for v in args.qualities.split(",")):
+        encoded = api.encode_batch(list(images), args.codec, q, args.device, args.batch_size)
+        files = [e.data for e in encoded]
+        point = {"quality": q, "bpp": round(float(np.mean([e.bpp for e in encoded])), 4), "classifiers": {}}
+        for name in names:
+            decoded = right_answers(classify_batch(files, model=name, **kw), labels)
+            stats = {"accuracy": round(100 * float(decoded.mean()), 2), **paired_gap(originals[name], decoded, args.bootstrap)}
+            stats["within_threshold"] = stats["gap"] <= args.threshold
+            point["classifiers"][name] = stats
+            lo, hi = stats["gap_ci95"]
+            print(f"q {q:g}  {point['bpp']:.3f} bpp  {name}: {stats['accuracy']:.2f} %  gap {stats['gap']:.2f} "
+                  f"[{lo:.2f}, {hi:.2f}]  changed {stats['changed']:.1f} %", flush=True)  # fmt: skip
+        result["points"].append(point)
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(result, f, indent=1)
+
+
+if __name__ == "__main__":
+    main()
