@@ -22,16 +22,9 @@ import json
 import numpy as np
 
 from facecodec import api, registry
-from facecodec.models.classifier import FER_CLASSES
+from facecodec.evaluate import right_answers
 from facecodec.recognition import classify_batch
 from facecodec.train.data import load_faces
-
-
-def right_answers(preds: list, labels: np.ndarray) -> np.ndarray:
-    """Per face: 1 where the prediction is the label (a failed item counts as wrong)."""
-    return np.array(
-        [not isinstance(p, Exception) and p.label == FER_CLASSES[int(y)] for p, y in zip(preds, labels)], dtype=np.int8
-    )
 
 
 def paired_gap(orig: np.ndarray, decoded: np.ndarray, resamples: int, seed: int = 0) -> dict[str, float]:

@@ -45,14 +45,19 @@ def measure_codec(
     return points
 
 
-def accuracy_of(predictions: Sequence[Any], labels: np.ndarray) -> float:
-    """Share of predictions whose label is right (a failed item counts as wrong)."""
+def right_answers(predictions: Sequence[Any], labels: np.ndarray) -> np.ndarray:
+    """Per item: 1 where the prediction's label is right, else 0 (a failed item counts as wrong)."""
     from .models.classifier import FER_CLASSES
 
-    right = sum(
-        1 for p, y in zip(predictions, labels) if not isinstance(p, Exception) and p.label == FER_CLASSES[int(y)]
+    return np.array(
+        [not isinstance(p, Exception) and p.label == FER_CLASSES[int(y)] for p, y in zip(predictions, labels)],
+        dtype=np.int8,
     )
-    return right / max(1, len(labels))
+
+
+def accuracy_of(predictions: Sequence[Any], labels: np.ndarray) -> float:
+    """Share of predictions whose label is right (a failed item counts as wrong)."""
+    return int(right_answers(predictions, labels).sum()) / max(1, len(labels))
 
 
 def measure_classifier(

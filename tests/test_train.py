@@ -283,15 +283,15 @@ def test_quality_power_skews_draws_towards_low_qualities() -> None:
     assert np.all(_draw_qualities(np.random.default_rng(1), (3.0, 3.0), 2.0, 10) == 3.0)
 
 
-def _task_term(agreement: float, joint: bool):
+def _task_term(agreement: float, joint: bool, **weights: float):
     from facecodec.models.classifier import FerNet
     from facecodec.train.task_loss import TaskTerm, TaskWeights
 
-    torch.manual_seed(0)
+    torch.manual_seed(0)  # the same classifier on every call
     classifier = FerNet(1, width=4).eval()
     with torch.no_grad():  # an untrained head reads every face alike: make it opinionated
         classifier.head.weight.normal_(0, 50.0)
-    return TaskTerm(classifier, TaskWeights(task=0.0, agreement=agreement), joint=joint)
+    return TaskTerm(classifier, TaskWeights(task=0.0, agreement=agreement, **weights), joint=joint)
 
 
 @pytest.mark.parametrize("joint", [False, True])
@@ -314,17 +314,9 @@ def test_agreement_term_off_by_default_reports_no_agreement() -> None:
 
 
 def test_consistency_term_adds_to_the_classifier_loss_only_when_decoded_differs() -> None:
-    from facecodec.models.classifier import FerNet
-    from facecodec.train.task_loss import TaskTerm, TaskWeights
-
-    torch.manual_seed(0)
-    classifier = FerNet(1, width=4).eval()
-    with torch.no_grad():
-        classifier.head.weight.normal_(0, 50.0)
+    plain, consistent = _task_term(0.0, True), _task_term(0.0, True, consistency=1.0)
+    plain.classifier.eval(), consistent.classifier.eval()  # no dropout: the same face reads the same
     x, labels = torch.rand(6, 1, 48, 48), torch.zeros(6, dtype=torch.long)
-    plain = TaskTerm(classifier, TaskWeights(task=0.0), joint=True)
-    consistent = TaskTerm(classifier, TaskWeights(task=0.0, consistency=1.0), joint=True)
-    classifier.eval()  # TaskTerm(joint) leaves the mode alone; no dropout: the same face reads the same
     assert float(consistent(x, x.clone(), labels, torch.tensor(1.0))["classifier"].detach()) == pytest.approx(
         float(plain(x, x.clone(), labels, torch.tensor(1.0))["classifier"].detach()), abs=1e-5
     )

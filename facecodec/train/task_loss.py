@@ -27,8 +27,8 @@ Two modes:
 
   so it stays accurate on both; ``c`` (consistency, off by default) also asks
   it to read a decoded face as it reads the original (the original's
-  distribution detached: the clean view teaches the degraded one). ``L_classifier`` reaches only the classifier's
-  weights and ``L_codec`` only the codec's (two backward passes restricted with
+  distribution detached: the clean view teaches the degraded one).
+  ``L_classifier`` reaches only the classifier's weights and ``L_codec`` only the codec's (two backward passes restricted with
   ``inputs=``), so ``γ`` sets the codec's trade-off without scaling the
   classifier's learning rate.
 """
@@ -97,8 +97,10 @@ class TaskTerm:
         if w.feature:
             target = F.normalize(feat_orig.detach(), dim=1)
             task = task + w.feature * (F.normalize(feat_hat, dim=1) - target).pow(2).sum(1).mean()
+        # one KL for both terms that use it: the codec's agreement and the classifier's consistency
+        kl = prediction_kl(logits_orig, logits_hat) if w.agreement or (self.joint and w.consistency) else None
         if w.agreement:
-            task = task + w.agreement * prediction_kl(logits_orig, logits_hat)
+            task = task + w.agreement * kl
         if w.balance is not None:
             self._update_scale(float(rd_loss), float(task.detach()))
         out = {
@@ -110,9 +112,7 @@ class TaskTerm:
             out["agree"] = (logits_hat.argmax(1) == logits_orig.argmax(1)).float().mean()
         if self.joint:
             ce_orig = F.cross_entropy(logits_orig, labels, label_smoothing=w.label_smoothing)
-            out["classifier"] = ce_hat + w.original * ce_orig
-            if w.consistency:
-                out["classifier"] = out["classifier"] + w.consistency * prediction_kl(logits_orig, logits_hat)
+            out["classifier"] = ce_hat + w.original * ce_orig + (w.consistency * kl if w.consistency else 0.0)
             out["acc_orig"] = (logits_orig.argmax(1) == labels).float().mean()
         return out
 
