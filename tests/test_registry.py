@@ -158,5 +158,8 @@ def test_each_codec_gets_its_latest_head_and_retired_ones_stay_nameable() -> Non
     assert registry.latent_classifier_for("face-fer-v1").name == "fer-latent-v5"
     # face-fer-v5 is face-fer-v4 plus a tier that leaves the code head as it was
     assert registry.latent_classifier_for("face-fer-v5").name == "fer-latent-v9"
+    # face-fer-v6 trained its code further: fer-latent-v9 does not read it, its own head does
+    assert registry.latent_classifier_for("face-fer-v6").name == "fer-latent-v10"
+    assert not registry.get_spec("fer-latent-v9").reads("face-fer-v6")
     # a retired head is still a known latent classifier (trainable), just not the default
     assert registry.classifier_spec("fer-latent-v3").kind == "latent-classifier"

@@ -119,6 +119,7 @@ def test_classify_pairs_face_fer_v3_and_v4_files_with_their_own_models() -> None
     assert registry.pixel_classifier_for("face-fer-v3") == "fer-cnn-joint-v4"
     assert registry.pixel_classifier_for("face-fer-v4") == "fer-cnn-joint-v5"
     assert registry.pixel_classifier_for("face-fer-v5") == "fer-cnn-joint-v6"  # it saw the tier faces
+    assert registry.pixel_classifier_for("face-fer-v6") == "fer-cnn-joint-v6"  # no classifier of its own
     head = registry.get_spec("fer-latent-v8")
     codec = registry.get_spec("face-fer-v3").kwargs
     assert head.kwargs["latent_channels"] == codec["M"] + codec["sem_channels"]

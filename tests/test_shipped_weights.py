@@ -46,7 +46,7 @@ def test_every_model_ships_with_valid_sha256() -> None:
 
 def test_weights_folder_is_lean_and_pickle_free() -> None:
     files = list(SHIPPED.iterdir())
-    assert sum(f.stat().st_size for f in files) < 50e6
+    assert sum(f.stat().st_size for f in files) < 60e6  # the budget: docs/models.md, "Weights budget"
     assert not [f for f in files if f.suffix in {".pt", ".pth", ".pkl", ".bin"}]
 
 
