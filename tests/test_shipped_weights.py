@@ -15,6 +15,7 @@ from PIL import Image
 
 from facecodec import api, registry
 from facecodec.evaluate import psnr_uint8
+from facecodec.recognition import classify_batch
 from facecodec.weights import MANIFEST_NAME, sha256_file
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -99,3 +100,13 @@ def test_face_fer_v5_is_face_fer_v4_plus_a_tier_of_tiny_files() -> None:
     assert sizes[0] <= 24  # header and CRC are 14 of them
     decoded = api.decode_array(api.encode(face, model="face-fer-v5", quality=0.25))
     assert decoded.shape == face.shape and 12.0 < psnr_uint8(face, decoded) < 30.0
+
+
+@pytest.mark.usefixtures("shipped")
+def test_face_fer_v6_writes_smaller_files_than_face_fer_v4_and_its_head_reads_them() -> None:
+    face = np.asarray(Image.open(FACE))[..., None]
+    for q in (1, 2, 3, 4, 8):
+        v4, v6 = (len(api.encode(face, model=m, quality=q)) for m in ("face-fer-v4", "face-fer-v6"))
+        assert v6 < v4, q
+    (got,) = classify_batch([api.encode(face, model="face-fer-v6", quality=2)], device="cpu")
+    assert (got.domain, got.model) == ("latent", "fer-latent-v10")
