@@ -8,7 +8,8 @@ faces, so the gap's uncertainty is that of a paired difference: a 95 %
 interval from a paired bootstrap over faces (``--bootstrap`` resamples), and
 the share of faces whose verdict (right / wrong) changes between the two.
 A gap that sits 0.2 points either side of a threshold on a few thousand
-faces is a coin toss on other faces; the interval says so.
+faces is a coin toss on other faces; the interval says so. ``--ensemble`` also
+scores the mean of the named classifiers' probabilities as one more reader.
 
     python benchmarks/accuracy_gap.py --data ../shared/data/fer2013/fer2013_trainval.npz --split val \\
         --codec face-fer-v5 --qualities 0.25,0.5,1,1.5,2,2.5,3 --json benchmarks/results/accuracy_gap.json
@@ -23,6 +24,7 @@ import numpy as np
 
 from facecodec import api, registry
 from facecodec.evaluate import right_answers
+from facecodec.models.classifier import FER_CLASSES
 from facecodec.recognition import classify_batch
 from facecodec.train.data import load_faces
 
@@ -42,6 +44,26 @@ def paired_gap(orig: np.ndarray, decoded: np.ndarray, resamples: int, seed: int 
     }
 
 
+def mean_probabilities(per_model: list[list]) -> np.ndarray:
+    """(faces, classes) mean of several classifiers' full probability vectors (top_k = all classes)."""
+    index = {c: i for i, c in enumerate(FER_CLASSES)}
+    out = np.zeros((len(per_model[0]), len(FER_CLASSES)))
+    for preds in per_model:
+        for row, p in zip(out, preds):
+            for label, prob in p.top:
+                row[index[label]] += prob / len(per_model)
+    return out
+
+
+def read(items: list, names: list[str], labels: np.ndarray, ensemble: bool, **kw) -> dict[str, np.ndarray]:
+    """Per reader (each classifier, then their ensemble if asked): 1 where a face is read right."""
+    preds = {n: classify_batch(items, model=n, top_k=len(FER_CLASSES), **kw) for n in names}
+    right = {n: right_answers(p, labels) for n, p in preds.items()}
+    if ensemble:
+        right["+".join(names)] = (mean_probabilities(list(preds.values())).argmax(1) == labels).astype(np.int8)
+    return right
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", required=True, help="labelled npz / FER2013 csv / class folders")
@@ -50,6 +72,8 @@ def main() -> None:
     parser.add_argument("--codec", default="face-fer-v5")
     parser.add_argument("--classifiers", default=None,
                         help="comma-separated pixel classifiers (default: the one `facecodec classify` uses for the codec's files)")  # fmt: skip
+    parser.add_argument("--ensemble", action="store_true",
+                        help="also score the mean of the --classifiers' probabilities")  # fmt: skip
     parser.add_argument("--qualities", default="1,1.5,2,2.5,3")
     parser.add_argument("--threshold", type=float, default=1.5, help="the target gap, in points")
     parser.add_argument("--bootstrap", type=int, default=2000, help="paired bootstrap resamples")
@@ -61,7 +85,10 @@ def main() -> None:
     images, labels = faces.images[: args.n], faces.labels[: args.n]
     names = args.classifiers.split(",") if args.classifiers else [registry.pixel_classifier_for(args.codec)]
     kw = {"domain": "pixel", "device": args.device, "batch_size": args.batch_size}
-    originals = {name: right_answers(classify_batch(list(images), model=name, **kw), labels) for name in names}
+    if args.ensemble and len(names) < 2:
+        parser.error("--ensemble needs two or more --classifiers")
+    labels = np.asarray(labels)
+    originals = read(list(images), names, labels, args.ensemble, **kw)
     result = {
         "codec": args.codec, "split": args.split, "images": len(images), "threshold": args.threshold,
         "original_accuracy": {n: round(100 * float(r.mean()), 2) for n, r in originals.items()}, "points": [],
@@ -71,8 +98,7 @@ def main() -> None:
         encoded = api.encode_batch(list(images), args.codec, q, args.device, args.batch_size)
         files = [e.data for e in encoded]
         point = {"quality": q, "bpp": round(float(np.mean([e.bpp for e in encoded])), 4), "classifiers": {}}
-        for name in names:
-            decoded = right_answers(classify_batch(files, model=name, **kw), labels)
+        for name, decoded in read(files, names, labels, args.ensemble, **kw).items():
             stats = {"accuracy": round(100 * float(decoded.mean()), 2), **paired_gap(originals[name], decoded, args.bootstrap)}
             stats["within_threshold"] = stats["gap"] <= args.threshold
             point["classifiers"][name] = stats
