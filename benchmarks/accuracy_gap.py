@@ -74,6 +74,8 @@ def main() -> None:
                         help="comma-separated pixel classifiers (default: the one `facecodec classify` uses for the codec's files)")  # fmt: skip
     parser.add_argument("--ensemble", action="store_true",
                         help="also score the mean of the --classifiers' probabilities")  # fmt: skip
+    parser.add_argument("--mirror", action="store_true",
+                        help="each classifier averages the face and its mirror image (classify --mirror)")  # fmt: skip
     parser.add_argument("--qualities", default="1,1.5,2,2.5,3")
     parser.add_argument("--threshold", type=float, default=1.5, help="the target gap, in points")
     parser.add_argument("--bootstrap", type=int, default=2000, help="paired bootstrap resamples")
@@ -84,13 +86,13 @@ def main() -> None:
     faces = load_faces(args.data, args.split)
     images, labels = faces.images[: args.n], faces.labels[: args.n]
     names = args.classifiers.split(",") if args.classifiers else [registry.pixel_classifier_for(args.codec)]
-    kw = {"domain": "pixel", "device": args.device, "batch_size": args.batch_size}
+    kw = {"domain": "pixel", "device": args.device, "batch_size": args.batch_size, "mirror": args.mirror}
     if args.ensemble and len(names) < 2:
         parser.error("--ensemble needs two or more --classifiers")
     labels = np.asarray(labels)
     originals = read(list(images), names, labels, args.ensemble, **kw)
     result = {
-        "codec": args.codec, "split": args.split, "images": len(images), "threshold": args.threshold,
+        "codec": args.codec, "split": args.split, "images": len(images), "threshold": args.threshold, "mirror": args.mirror,
         "original_accuracy": {n: round(100 * float(r.mean()), 2) for n, r in originals.items()}, "points": [],
     }  # fmt: skip
     print(f"{len(images)} faces; on originals: " + ", ".join(f"{n} {a} %" for n, a in result["original_accuracy"].items()))
