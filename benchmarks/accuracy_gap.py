@@ -9,7 +9,8 @@ interval from a paired bootstrap over faces (``--bootstrap`` resamples), and
 the share of faces whose verdict (right / wrong) changes between the two.
 A gap that sits 0.2 points either side of a threshold on a few thousand
 faces is a coin toss on other faces; the interval says so. ``--ensemble`` also
-scores the mean of the named classifiers' probabilities as one more reader.
+scores the mean of the named classifiers' probabilities as one more reader;
+``--mirror`` has each classifier average the face and its mirror image.
 
     python benchmarks/accuracy_gap.py --data ../shared/data/fer2013/fer2013_trainval.npz --split val \\
         --codec face-fer-v5 --qualities 0.25,0.5,1,1.5,2,2.5,3 --json benchmarks/results/accuracy_gap.json
@@ -50,7 +51,7 @@ def mean_probabilities(per_model: list[list]) -> np.ndarray:
     out = np.zeros((len(per_model[0]), len(FER_CLASSES)))
     for preds in per_model:
         for row, p in zip(out, preds):
-            for label, prob in p.top:
+            for label, prob in () if isinstance(p, Exception) else p.top:
                 row[index[label]] += prob / len(per_model)
     return out
 
