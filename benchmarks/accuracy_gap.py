@@ -45,15 +45,20 @@ def paired_gap(orig: np.ndarray, decoded: np.ndarray, resamples: int, seed: int 
     }
 
 
-def mean_probabilities(per_model: list[list]) -> np.ndarray:
-    """(faces, classes) mean of several classifiers' full probability vectors (top_k = all classes)."""
+def ensemble_right(per_model: list[list], labels: np.ndarray) -> np.ndarray:
+    """Per face: 1 where the mean of several classifiers' probabilities (``top_k`` = all classes)
+    picks the right class; a face any classifier failed on counts as wrong, as in ``right_answers``."""
     index = {c: i for i, c in enumerate(FER_CLASSES)}
-    out = np.zeros((len(per_model[0]), len(FER_CLASSES)))
+    summed = np.zeros((len(labels), len(FER_CLASSES)))  # a sum picks the class a mean picks
+    failed = np.zeros(len(labels), dtype=bool)
     for preds in per_model:
-        for row, p in zip(out, preds):
-            for label, prob in () if isinstance(p, Exception) else p.top:
-                row[index[label]] += prob / len(per_model)
-    return out
+        for i, p in enumerate(preds):
+            if isinstance(p, Exception):
+                failed[i] = True
+                continue
+            for label, prob in p.top:
+                summed[i, index[label]] += prob
+    return ((summed.argmax(1) == labels) & ~failed).astype(np.int8)
 
 
 def read(items: list, names: list[str], labels: np.ndarray, ensemble: bool, **kw) -> dict[str, np.ndarray]:
@@ -61,7 +66,7 @@ def read(items: list, names: list[str], labels: np.ndarray, ensemble: bool, **kw
     preds = {n: classify_batch(items, model=n, top_k=len(FER_CLASSES), **kw) for n in names}
     right = {n: right_answers(p, labels) for n, p in preds.items()}
     if ensemble:
-        right["+".join(names)] = (mean_probabilities(list(preds.values())).argmax(1) == labels).astype(np.int8)
+        right["+".join(names)] = ensemble_right(list(preds.values()), labels)
     return right
 
 
