@@ -120,6 +120,7 @@ def train_codec_cmd(**opts: Any) -> None:
 @click.option("--classifier-lr", default=5e-4, show_default=True, type=float)
 @click.option("--original-weight", default=1.0, show_default=True, type=float, help="Weight of the classifier's loss on original faces.")
 @click.option("--consistency-weight", default=0.0, show_default=True, type=click.FloatRange(min=0), help="c: the classifier also learns to read a decoded face as it reads the original (KL, original's reading detached).")
+@click.option("--degrade", default=0.0, show_default=True, type=click.FloatRange(0, 1), help="Share of the original faces the classifier learns from that get a random degradation (noise, blur or JPEG), so that it reads a slightly changed face as the face itself. The codec's agreement and feature terms then target that view.")
 @click.option("--freeze-codec", is_flag=True, help="Train only the classifier, on the (fixed) codec's decoded faces at random qualities and on originals.")
 @click.option("--classifier-ema", default=None, type=click.FloatRange(0, 1, min_open=True, max_open=True), help="Keep an exponential moving average of the classifier's weights (decay, e.g. 0.999) and export that.")
 def train_joint_cmd(**opts: Any) -> None:

@@ -382,6 +382,57 @@ def test_freeze_codec_trains_only_the_classifier_and_exports_its_average(tmp_pat
     assert again["epoch"] == 1 and not torch.equal(again["classifier_raw"][weight], raw[weight])
 
 
+def test_random_degrade_changes_the_drawn_share_and_keeps_the_range() -> None:
+    import numpy as np
+
+    from facecodec.train.augment import random_degrade
+
+    x = torch.rand(400, 1, 48, 48)
+    assert torch.equal(random_degrade(x, np.random.default_rng(0), 0.0), x)
+    y = random_degrade(x, np.random.default_rng(0), 0.5)
+    assert y.shape == x.shape and float(y.min()) >= 0.0 and float(y.max()) <= 1.0
+    changed = ((y - x).abs().amax(dim=(1, 2, 3)) > 0).float().mean()
+    assert 0.35 < float(changed) < 0.6  # about half (a noise σ or blur amount near 0 can leave one unchanged)
+    everything = random_degrade(x, np.random.default_rng(1), 1.0)
+    assert float(((everything - x).abs().amax(dim=(1, 2, 3)) > 0).float().mean()) > 0.9
+    rgb = torch.rand(6, 3, 48, 48)
+    assert random_degrade(rgb, np.random.default_rng(2), 1.0).shape == rgb.shape  # JPEG on colour faces too
+
+
+def test_degrade_feeds_degraded_originals_to_the_classifier_and_is_recorded(
+    tmp_path: Path, tiny_npz: Path, monkeypatch
+) -> None:
+    from facecodec.train import codec_trainer
+    from facecodec.train.export_models import training_command
+
+    shares = []
+    original = codec_trainer.random_degrade
+
+    def counting(x, rng, p):
+        shares.append(p)
+        return original(x, rng, p)
+
+    monkeypatch.setattr(codec_trainer, "random_degrade", counting)
+    out = tmp_path / "deg"
+    _run("train", "joint", "--data", str(tiny_npz), "--batch-size", "8", "--out", str(out), "--device", "cpu",
+         "--init", "face-hp-v1", "--classifier-init", "fer-cnn-v1", "--epoch-size", "16", "--epochs", "1",
+         "--freeze-codec", "--degrade", "0.5")  # fmt: skip
+    assert shares == [0.5, 0.5]  # one call per batch
+    config = json.loads(torch.load(out / "last.pt", weights_only=True)["config"])
+    assert config["degrade"] == 0.5 and "--degrade 0.5" in training_command(config)
+
+
+def test_degrade_is_for_joint_training_and_a_share(tmp_path: Path, tiny_npz: Path) -> None:
+    from facecodec.errors import TrainingError
+    from facecodec.train.codec_trainer import CodecTrainConfig, train_codec
+
+    with pytest.raises(TrainingError, match="joint"):
+        train_codec(CodecTrainConfig(data=str(tiny_npz), out=str(tmp_path / "a"), degrade=0.5))
+    with pytest.raises(TrainingError, match="share"):
+        train_codec(CodecTrainConfig(data=str(tiny_npz), out=str(tmp_path / "b"), joint=True,
+                                     classifier="fer-cnn-v1", degrade=1.5))  # fmt: skip
+
+
 def test_freeze_codec_is_for_joint_training(tmp_path: Path, tiny_npz: Path) -> None:
     from facecodec.errors import TrainingError
     from facecodec.train.codec_trainer import CodecTrainConfig, train_codec

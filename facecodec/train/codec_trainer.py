@@ -25,7 +25,7 @@ import torch
 from .. import registry
 from ..errors import DatasetError, TrainingError
 from ..models.hyperprior import QUALITY_MAX, QUALITY_MIN, lambda_for_quality
-from .augment import random_affine
+from .augment import random_affine, random_degrade
 from .data import load_faces
 from .distributed import average_gradients, barrier
 from .ema import WeightAverage
@@ -84,6 +84,7 @@ class CodecTrainConfig:
     classifier_ema: float | None = None  # joint: keep an EMA of the classifier (decay), saved as the classifier
     agreement_weight: float = 0.0
     consistency_weight: float = 0.0  # joint: KL(classifier on original ‖ on decoded) in the classifier's loss
+    degrade: float = 0.0  # joint: share of the classifier's original faces degraded (augment.random_degrade)
     semantic_weight: float = 0.0  # codecs with an expression code: KL(guide ‖ code head), nats → bpp
     task_balance: float | None = None
     amp: bool = False  # bfloat16 autocast for the transforms (CUDA)
@@ -229,8 +230,10 @@ def train_codec(config: CodecTrainConfig, resume: bool = False, json_lines: bool
     """Train (or resume) a codec, optionally with the expression terms; returns the checkpoint."""
     if config.joint and not config.classifier:
         raise TrainingError("joint training needs a classifier (--classifier)")
-    if (config.freeze_codec or config.classifier_ema or config.consistency_weight) and not config.joint:
-        raise TrainingError("--freeze-codec, --classifier-ema and --consistency-weight are for joint training")
+    if (config.freeze_codec or config.classifier_ema or config.consistency_weight or config.degrade) and not config.joint:
+        raise TrainingError("--freeze-codec, --classifier-ema, --consistency-weight and --degrade are for joint training")
+    if not 0 <= config.degrade <= 1:
+        raise TrainingError(f"--degrade is a share of the faces, in [0, 1], got {config.degrade:g}")
     lo, hi = config.quality_range
     q_min = registry.codec_spec(config.model).quality_min
     if not q_min <= lo <= hi <= QUALITY_MAX:
@@ -340,8 +343,10 @@ def train_codec(config: CodecTrainConfig, resume: bool = False, json_lines: bool
             optimizer.zero_grad(set_to_none=True)
             if task is not None:
                 labels = torch.as_tensor(train_set.labels[idx], device=device)
+                # the classifier's view of the originals: some degraded (its decoded view is x_hat)
+                view = random_degrade(x, rng, config.degrade) if config.degrade else x
                 with amp:
-                    extra = task(x, out["x_hat"].clamp(0, 1), labels, terms["loss"].detach())
+                    extra = task(view, out["x_hat"].clamp(0, 1), labels, terms["loss"].detach())
                 loss = loss + extra["codec"]
                 logs.update(
                     {k: float(extra[k]) for k in ("ce_hat", "acc_hat", "acc_orig", "agree") if k in extra}
