@@ -161,5 +161,9 @@ def test_each_codec_gets_its_latest_head_and_retired_ones_stay_nameable() -> Non
     # face-fer-v6 trained its code further: fer-latent-v9 does not read it, its own head does
     assert registry.latent_classifier_for("face-fer-v6").name == "fer-latent-v10"
     assert not registry.get_spec("fer-latent-v9").reads("face-fer-v6")
+    # face-fer-v7 trained its code further again: its own head, the shared pixel classifier
+    assert registry.latent_classifier_for("face-fer-v7").name == "fer-latent-v11"
+    assert not registry.get_spec("fer-latent-v10").reads("face-fer-v7")
+    assert registry.pixel_classifier_for("face-fer-v7") == "fer-cnn-joint-v6"
     # a retired head is still a known latent classifier (trainable), just not the default
     assert registry.classifier_spec("fer-latent-v3").kind == "latent-classifier"
