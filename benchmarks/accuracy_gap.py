@@ -70,6 +70,33 @@ def read(items: list, names: list[str], labels: np.ndarray, ensemble: bool, **kw
     return right
 
 
+def score_against(originals: dict[str, np.ndarray], readings: dict[str, np.ndarray], resamples: int,
+                  label: str) -> dict[str, dict]:  # fmt: skip
+    """Per reader: its accuracy on the changed faces and the paired gap to its originals, one printed line each."""
+    scored = {}
+    for name, right in readings.items():
+        stats = {"accuracy": round(100 * float(right.mean()), 2), **paired_gap(originals[name], right, resamples)}
+        lo, hi = stats["gap_ci95"]
+        print(f"{label}  {name}: {stats['accuracy']:.2f} %  gap {stats['gap']:.2f} [{lo:.2f}, {hi:.2f}]  "
+              f"changed {stats['changed']:.1f} %", flush=True)  # fmt: skip
+        scored[name] = stats
+    return scored
+
+
+def original_accuracy(originals: dict[str, np.ndarray]) -> dict[str, float]:
+    """Per reader: accuracy on the originals, in per cent; printed on one line."""
+    accuracy = {n: round(100 * float(r.mean()), 2) for n, r in originals.items()}
+    n_faces = len(next(iter(originals.values())))
+    print(f"{n_faces} faces; on originals: " + ", ".join(f"{n} {a} %" for n, a in accuracy.items()))
+    return accuracy
+
+
+def write_json(result: dict, path: str | None) -> None:
+    if path:
+        with open(path, "w") as f:
+            json.dump(result, f, indent=1)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", required=True, help="labelled npz / FER2013 csv / class folders")
@@ -99,24 +126,18 @@ def main() -> None:
     originals = read(list(images), names, labels, args.ensemble, **kw)
     result = {
         "codec": args.codec, "split": args.split, "images": len(images), "threshold": args.threshold, "mirror": args.mirror,
-        "original_accuracy": {n: round(100 * float(r.mean()), 2) for n, r in originals.items()}, "points": [],
+        "original_accuracy": original_accuracy(originals), "points": [],
     }  # fmt: skip
-    print(f"{len(images)} faces; on originals: " + ", ".join(f"{n} {a} %" for n, a in result["original_accuracy"].items()))
     for q in (float(v) for v in args.qualities.split(",")):
         encoded = api.encode_batch(list(images), args.codec, q, args.device, args.batch_size)
         files = [e.data for e in encoded]
-        point = {"quality": q, "bpp": round(float(np.mean([e.bpp for e in encoded])), 4), "classifiers": {}}
-        for name, decoded in read(files, names, labels, args.ensemble, **kw).items():
-            stats = {"accuracy": round(100 * float(decoded.mean()), 2), **paired_gap(originals[name], decoded, args.bootstrap)}
+        point = {"quality": q, "bpp": round(float(np.mean([e.bpp for e in encoded])), 4)}
+        readings = read(files, names, labels, args.ensemble, **kw)
+        point["classifiers"] = score_against(originals, readings, args.bootstrap, f"q {q:g}  {point['bpp']:.3f} bpp")
+        for stats in point["classifiers"].values():
             stats["within_threshold"] = stats["gap"] <= args.threshold
-            point["classifiers"][name] = stats
-            lo, hi = stats["gap_ci95"]
-            print(f"q {q:g}  {point['bpp']:.3f} bpp  {name}: {stats['accuracy']:.2f} %  gap {stats['gap']:.2f} "
-                  f"[{lo:.2f}, {hi:.2f}]  changed {stats['changed']:.1f} %", flush=True)  # fmt: skip
         result["points"].append(point)
-    if args.json:
-        with open(args.json, "w") as f:
-            json.dump(result, f, indent=1)
+    write_json(result, args.json)
 
 
 if __name__ == "__main__":

@@ -15,11 +15,10 @@ from __future__ import annotations
 
 import argparse
 import io
-import json
 from collections.abc import Callable
 
 import numpy as np
-from accuracy_gap import paired_gap, read
+from accuracy_gap import original_accuracy, read, score_against, write_json
 from PIL import Image
 
 from facecodec.train.data import load_faces
@@ -90,26 +89,15 @@ def main() -> None:
     names = args.classifiers.split(",")
     kw = {"domain": "pixel", "device": args.device, "batch_size": args.batch_size}
     originals = read(list(images), names, labels, False, **kw)
-    result = {
-        "split": args.split, "images": len(images),
-        "original_accuracy": {n: round(100 * float(r.mean()), 2) for n, r in originals.items()}, "points": [],
-    }  # fmt: skip
-    print(f"{len(images)} faces; on originals: " + ", ".join(f"{n} {a} %" for n, a in result["original_accuracy"].items()))
+    result = {"split": args.split, "images": len(images), "original_accuracy": original_accuracy(originals), "points": []}
     for label, degrade in DEGRADATIONS.items():
         rng = np.random.default_rng(args.seed)
         copies = [degrade(face, rng) for face in images]
-        point = {"degradation": label, "psnr": round(psnr(images, np.stack(copies)), 2),
-                 "classifiers": {}}  # fmt: skip
-        for name, right in read(copies, names, labels, False, **kw).items():
-            stats = {"accuracy": round(100 * float(right.mean()), 2), **paired_gap(originals[name], right, args.bootstrap)}
-            point["classifiers"][name] = stats
-            lo, hi = stats["gap_ci95"]
-            print(f"{label:20s} {point['psnr']:5.1f} dB  {name}: {stats['accuracy']:.2f} %  gap {stats['gap']:.2f} "
-                  f"[{lo:.2f}, {hi:.2f}]  changed {stats['changed']:.1f} %", flush=True)  # fmt: skip
+        point = {"degradation": label, "psnr": round(psnr(images, np.stack(copies)), 2)}
+        readings = read(copies, names, labels, False, **kw)
+        point["classifiers"] = score_against(originals, readings, args.bootstrap, f"{label:20s} {point['psnr']:5.1f} dB")
         result["points"].append(point)
-    if args.json:
-        with open(args.json, "w") as f:
-            json.dump(result, f, indent=1)
+    write_json(result, args.json)
 
 
 if __name__ == "__main__":

@@ -47,3 +47,30 @@ def test_main_writes_a_paired_gap_per_degradation(robustness, tiny_npz: Path, tm
         assert lo <= stats["gap"] <= hi
         gap = result["original_accuracy"]["fer-cnn-v1"] - stats["accuracy"]
         assert abs(stats["gap"] - gap) < 0.02
+
+
+@pytest.fixture
+def accuracy_gap(monkeypatch):
+    monkeypatch.syspath_prepend(str(BENCHMARKS))
+    import accuracy_gap
+
+    return accuracy_gap
+
+
+def test_accuracy_gap_scores_real_files_against_the_originals(accuracy_gap, tiny_npz: Path, tmp_path: Path, monkeypatch) -> None:
+    out = tmp_path / "gap.json"
+    argv = ["accuracy_gap.py", "--data", str(tiny_npz), "--split", "val", "--codec", "face-hp-v1",
+            "--classifiers", "fer-cnn-v1", "--qualities", "1,8", "--bootstrap", "50", "--threshold", "1.5",
+            "--json", str(out)]  # fmt: skip
+    monkeypatch.setattr(sys, "argv", argv)
+    accuracy_gap.main()
+    result = json.loads(out.read_text())
+    assert result["images"] == 8 and result["codec"] == "face-hp-v1"
+    assert [p["quality"] for p in result["points"]] == [1.0, 8.0]
+    low, high = result["points"]
+    assert 0 < low["bpp"] < high["bpp"]  # whole .ffc files: more quality, more bytes
+    for point in result["points"]:
+        stats = point["classifiers"]["fer-cnn-v1"]
+        gap = result["original_accuracy"]["fer-cnn-v1"] - stats["accuracy"]
+        assert abs(stats["gap"] - gap) < 0.02
+        assert stats["within_threshold"] == (stats["gap"] <= 1.5)
