@@ -165,5 +165,9 @@ def test_each_codec_gets_its_latest_head_and_retired_ones_stay_nameable() -> Non
     assert registry.latent_classifier_for("face-fer-v7").name == "fer-latent-v11"
     assert not registry.get_spec("fer-latent-v10").reads("face-fer-v7")
     assert registry.pixel_classifier_for("face-fer-v7") == "fer-cnn-joint-v6"
+    # and face-fer-v8 once more
+    assert registry.latent_classifier_for("face-fer-v8").name == "fer-latent-v12"
+    assert not registry.get_spec("fer-latent-v11").reads("face-fer-v8")
+    assert registry.pixel_classifier_for("face-fer-v8") == "fer-cnn-joint-v6"
     # a retired head is still a known latent classifier (trainable), just not the default
     assert registry.classifier_spec("fer-latent-v3").kind == "latent-classifier"

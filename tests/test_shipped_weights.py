@@ -113,12 +113,13 @@ def test_face_fer_v6_writes_smaller_files_than_face_fer_v4_and_its_head_reads_th
 
 
 @pytest.mark.usefixtures("shipped")
-def test_face_fer_v7_decodes_from_its_file_alone_and_its_own_head_reads_it() -> None:
+@pytest.mark.parametrize(("codec", "head"), [("face-fer-v7", "fer-latent-v11"), ("face-fer-v8", "fer-latent-v12")])
+def test_a_later_fer_codec_decodes_from_its_file_alone_and_its_own_head_reads_it(codec: str, head: str) -> None:
     face = np.asarray(Image.open(FACE))[..., None]
-    data = api.encode(face, model="face-fer-v7", quality=2)
+    data = api.encode(face, model=codec, quality=2)
     decoded = api.decode_array(data)  # the file names its model: nothing else needed
     assert decoded.shape == face.shape and 14.0 < psnr_uint8(face, decoded) < 40.0
     (got,) = classify_batch([data], device="cpu")
-    assert (got.domain, got.model) == ("latent", "fer-latent-v11")
+    assert (got.domain, got.model) == ("latent", head)
     (pixel,) = classify_batch([data], domain="pixel", device="cpu")
     assert pixel.model == "fer-cnn-joint-v6"
