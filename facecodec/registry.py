@@ -159,6 +159,18 @@ _SPECS: tuple[ModelSpec, ...] = (
         weights_base="face-fer-v6",
     ),
     ModelSpec(
+        name="face-fer-v8",
+        model_id=9,
+        kind="codec",
+        architecture="semantic:SemanticFaceHyperprior",
+        kwargs=_EXPRESSION_CODE_CODEC,
+        description="face-fer-v7 trained further with 1.5× its expression and agreement terms: "
+        "files about 5 % larger, decoded faces that fer-cnn-joint-v6 reads within 1.1 points of "
+        "the originals at every quality up to 0.3 bpp",
+        weights_dtype="float16",
+        weights_base="face-fer-v6",
+    ),
+    ModelSpec(
         name="fer-cnn-v1",
         model_id=101,
         kind="classifier",
@@ -296,18 +308,6 @@ _SPECS: tuple[ModelSpec, ...] = (
         description="reads face-fer-v3's expression code (the latent's last two channels); "
         "trained inside the codec's joint run (no pixel synthesis)",
         codec="face-fer-v3",
-    ),
-    ModelSpec(
-        name="face-fer-v8",
-        model_id=9,
-        kind="codec",
-        architecture="semantic:SemanticFaceHyperprior",
-        kwargs=_EXPRESSION_CODE_CODEC,
-        description="face-fer-v7 trained further with 1.5× its expression and agreement terms: "
-        "files about 5 % larger, decoded faces that fer-cnn-joint-v6 reads within 1.1 points of "
-        "the originals at every quality up to 0.3 bpp",
-        weights_dtype="float16",
-        weights_base="face-fer-v6",
     ),
     ModelSpec(
         name="fer-latent-v9",
