@@ -212,17 +212,20 @@ def models(as_json) -> None:
 @click.option("--classifier", help="Registered FER classifier for accuracy/agreement, or 'none'. [default: the first registered; none registered: no accuracy]")
 @click.option("--workers", type=click.IntRange(1), help="Processes for the classical codecs. [default: CPU count]")
 @click.option("--batch-size", default=256, show_default=True, type=click.IntRange(1, 4096), help="facecodec batch size.")
+@click.option("--panel/--no-panel", default=True, show_default=True, help="Score every point with the recognizer panel (benchmarks/panel/ of a source checkout, or $FACECODEC_PANEL): the held-out recognizers' agreement and accuracy, mean and worst member.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as one JSON document instead of tables.")
-def bench(data, split, out, models, baselines, qualities, limit, device, classifier, workers, batch_size, as_json) -> None:
+def bench(data, split, out, models, baselines, qualities, limit, device, classifier, workers, batch_size, panel, as_json) -> None:
     """Rate-quality benchmark: facecodec against JPEG, JPEG 2000, WebP, AVIF, JPEG XL.
 
     \b
     DATA is an .npz (shared/data layout), a FER2013 .csv, or an image folder
     (class-per-folder: labelled; flat: no labels). Per codec and quality it
-    measures bpp of whole files (headers included), PSNR, SSIM, accuracy of a
-    FER classifier on the decoded faces and its agreement with itself on the
-    originals, and encode/decode images/s; then BD-rates and the fewest bytes
-    that keep accuracy within 1 point of the originals.
+    measures bpp of whole files (headers included), PSNR, SSIM, the held-out
+    recognizer panel's agreement and accuracy on the decoded faces (recognizers
+    no codec was trained or selected with: the figures to quote), a FER
+    classifier's accuracy and agreement, and encode/decode images/s; then
+    BD-rates and the fewest bytes that keep accuracy within 1 point of the
+    originals.
     Examples:
       facecodec bench ../shared/data/fer2013/fer2013_trainval.npz --limit 200
       facecodec bench faces/ --baselines jpeg,webp -q jpeg=5,10,20 -q face-hp-v1=1..4
@@ -237,14 +240,14 @@ def bench(data, split, out, models, baselines, qualities, limit, device, classif
     result = run_bench(
         data, split=split, out=out, models=list(models) or None, baselines=names,
         qualities=parse_qualities(qualities), limit=limit, device=device,
-        classifier=classifier, workers=workers, batch_size=batch_size, console=console,
+        classifier=classifier, workers=workers, batch_size=batch_size, panel=panel, console=console,
     )  # fmt: skip
     if as_json:
         from .bench.report import to_json
 
         click.echo(to_json(result), nl=False)
     else:
-        from .bench.report import print_report
+        from .bench.console import print_report
 
         print_report(result)
 

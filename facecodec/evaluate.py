@@ -80,7 +80,7 @@ def measure_classifier(
 
     spec = registry.classifier_spec(name)
     result: dict[str, Any] = {"images": len(images)}
-    if spec.kind == "classifier":
+    if spec.reads_pixels:
         preds = classify_batch(list(images), model=name, device=device, batch_size=batch_size)
         result["original_accuracy"] = round(accuracy_of(preds, labels), 4)
         codecs_to_measure = list(codecs)
@@ -94,7 +94,7 @@ def measure_classifier(
             encoded = api.encode_batch(list(images), codec, q, device, batch_size)
             files = [e.data for e in encoded]
             point = {"quality": q, "bpp": round(float(np.mean([e.bpp for e in encoded])), 4)}
-            if spec.kind == "classifier":
+            if spec.reads_pixels:
                 preds = classify_batch(files, model=name, domain="pixel", device=device, batch_size=batch_size)
                 point["accuracy"] = round(accuracy_of(preds, labels), 4)
             else:

@@ -128,7 +128,7 @@ def _pixel_model(model: str | None) -> str:
     if model is None:
         return registry.DEFAULT_CLASSIFIER
     spec = registry.classifier_spec(model)
-    if spec.kind != "classifier":
+    if not spec.reads_pixels:
         raise UnknownModel(f"{model!r} reads latents, not pixels; use domain 'latent'")
     return spec.name
 

@@ -28,7 +28,7 @@ class ModelSpec:
 
     name: str
     model_id: int
-    kind: str  # "codec", "classifier" (pixels) or "latent-classifier" (a codec's y_hat)
+    kind: str  # "codec", "classifier" (pixels), "latent-classifier" (a codec's y_hat) or "recognizer"
     architecture: str  # "module:Class" under facecodec.models
     kwargs: dict[str, Any] = field(default_factory=dict)
     description: str = ""
@@ -47,6 +47,14 @@ class ModelSpec:
     # export rounds the model first, so the file *is* the measured model). Existing
     # models keep "float32": changing a codec's stored weights would change its files.
     weights_dtype: str = "float32"
+    # recognizers (the measuring panel, weights in benchmarks/panel/): "training" members may
+    # enter a codec's loss and its model selection; "held-out" members are only ever measured
+    panel: str = ""
+
+    @property
+    def reads_pixels(self) -> bool:
+        """Whether the model classifies pixels (a classifier or a panel recognizer)."""
+        return self.kind in ("classifier", "recognizer")
 
     def reads(self, codec: str) -> bool:
         """Whether this latent classifier reads ``codec``'s files."""
@@ -169,6 +177,17 @@ _SPECS: tuple[ModelSpec, ...] = (
         "the originals at every quality up to 0.3 bpp",
         weights_dtype="float16",
         weights_base="face-fer-v6",
+    ),
+    ModelSpec(
+        name="face-fer-v9",
+        model_id=10,
+        kind="codec",
+        architecture="semantic:SemanticFaceHyperprior",
+        kwargs=_EXPRESSION_CODE_CODEC,
+        description="face-fer-v3 trained further for faces rather than for one classifier: agreement "
+        "with a panel of recognizers of two families under random views, a face discriminator "
+        "(adversarial + feature matching), more weight on distortion at the top qualities",
+        weights_dtype="float16",
     ),
     ModelSpec(
         name="fer-cnn-v1",
@@ -356,6 +375,89 @@ _SPECS: tuple[ModelSpec, ...] = (
     ),
 )
 
+
+#: the recognizer panel: FER classifiers of several architecture families, trained on
+#: FER2013 ``train`` originals only, that measure what decoded faces still show. The split
+#: into a training and a held-out panel is fixed here, once; nothing that trains or tunes a
+#: codec may take a held-out member (:func:`training_panel_spec` refuses them).
+_PANEL: tuple[ModelSpec, ...] = (
+    ModelSpec(
+        name="rec-vgg-a",
+        model_id=301,
+        kind="recognizer",
+        architecture="classifier:FerNet",
+        kwargs={"in_channels": 1, "width": 32},
+        description="VGG-style (fer-cnn-v1's weights, float16), trained on original faces",
+        weights_dtype="float16",
+        panel="training",
+    ),
+    ModelSpec(
+        name="rec-resnet-a",
+        model_id=302,
+        kind="recognizer",
+        architecture="recognizers:ResFerNet",
+        kwargs={"width": 16, "blocks": 1},
+        description="ResNet-style, basic blocks at 48/24/12/6 px, trained on original faces",
+        weights_dtype="float16",
+        panel="training",
+    ),
+    ModelSpec(
+        name="rec-vgg-b",
+        model_id=303,
+        kind="recognizer",
+        architecture="classifier:FerNet",
+        kwargs={"in_channels": 1, "width": 16},
+        description="VGG-style, half fer-cnn-v1's width, another seed, trained on original faces",
+        weights_dtype="float16",
+        panel="training",
+    ),
+    ModelSpec(
+        name="rec-mobile-a",
+        model_id=311,
+        kind="recognizer",
+        architecture="recognizers:MobileFerNet",
+        kwargs={"width": 12, "expand": 4},
+        description="MobileNetV2-style inverted residuals, trained on original faces",
+        weights_dtype="float16",
+        panel="held-out",
+    ),
+    ModelSpec(
+        name="rec-inception-a",
+        model_id=312,
+        kind="recognizer",
+        architecture="recognizers:InceptionFerNet",
+        kwargs={"width": 24},
+        description="GoogLeNet-style Inception blocks on the face resized to 56×56, trained on original faces",
+        weights_dtype="float16",
+        panel="held-out",
+    ),
+    ModelSpec(
+        name="rec-dense-a",
+        model_id=313,
+        kind="recognizer",
+        architecture="recognizers:DenseFerNet",
+        kwargs={"growth": 12, "layers": (4, 6, 6)},
+        description="DenseNet-BC-style dense blocks, trained on original faces",
+        weights_dtype="float16",
+        panel="held-out",
+    ),
+)
+_SPECS = _SPECS + _PANEL
+
+_SPECS = (
+    *_SPECS,
+    ModelSpec(
+        name="fer-latent-v13",
+        model_id=213,
+        kind="latent-classifier",
+        architecture="latent_classifier:SemanticLatentHead",
+        kwargs=_EXPRESSION_CODE_HEAD,
+        description="reads face-fer-v9's expression code (the latent's last two channels); "
+        "trained inside the codec's run (no pixel synthesis)",
+        codec="face-fer-v9",
+        weights_dtype="float16",
+    ),
+)
 _BY_NAME = {s.name: s for s in _SPECS}
 _BY_ID = {s.model_id: s for s in _SPECS}
 DEFAULT_CODEC = "face-fer-v3"  # the FER-optimised codec (expression code + latent head)
@@ -405,14 +507,34 @@ def codec_spec(name: str) -> ModelSpec:
     return spec
 
 
+CLASSIFYING_KINDS = ("classifier", "latent-classifier", "recognizer")
+
+
 def classifier_spec(name: str) -> ModelSpec:
-    """Like :func:`get_spec`, but the model must classify (pixels or latents)."""
+    """Like :func:`get_spec`, but the model must classify (pixels or latents; panel recognizers too)."""
     spec = get_spec(name)
-    if spec.kind not in ("classifier", "latent-classifier"):
-        names = [s.name for s in _SPECS if s.kind in ("classifier", "latent-classifier") and not s.retired]
+    if spec.kind not in CLASSIFYING_KINDS:
+        names = [s.name for s in _SPECS if s.kind in CLASSIFYING_KINDS and not s.retired]
         raise UnknownModel(
             f"{name!r} is a {spec.kind}, not a classifier; classifiers: {', '.join(names)}"
         )
+    return spec
+
+
+def panel_names(role: str) -> list[str]:
+    """The recognizers of one panel: ``"training"`` or ``"held-out"``."""
+    if role not in ("training", "held-out"):
+        raise UnknownModel(f"unknown panel {role!r}; panels: training, held-out")
+    return [s.name for s in _SPECS if s.kind == "recognizer" and s.panel == role]
+
+
+def training_panel_spec(name: str) -> ModelSpec:
+    """The spec of a recognizer that may enter training; a held-out one is refused."""
+    spec = get_spec(name)
+    if spec.kind != "recognizer" or spec.panel != "training":
+        allowed = ", ".join(panel_names("training"))
+        why = "is held out: it is only ever measured" if spec.panel == "held-out" else f"is a {spec.kind}"
+        raise UnknownModel(f"{name!r} {why}; the training panel: {allowed}")
     return spec
 
 

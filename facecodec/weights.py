@@ -38,6 +38,18 @@ def weights_dir() -> Path:
     return packaged if packaged.is_dir() else here.parent / "weights"
 
 
+def panel_dir() -> Path:
+    """Where the recognizer panel's weights live: ``$FACECODEC_PANEL`` if set, else
+    ``benchmarks/panel/`` of a source checkout (the panel measures; it does not ship)."""
+    env = os.environ.get("FACECODEC_PANEL")
+    return Path(env) if env else Path(__file__).resolve().parent.parent / "benchmarks" / "panel"
+
+
+def home_of(spec: ModelSpec) -> Path:
+    """The folder that holds ``spec``'s weights and their manifest."""
+    return panel_dir() if spec.kind == "recognizer" else weights_dir()
+
+
 @contextmanager
 def using_weights_dir(directory: Path) -> Iterator[None]:
     """``$FACECODEC_WEIGHTS`` pointed at ``directory`` for the duration (then as it was)."""
@@ -80,7 +92,7 @@ def load_weights(model: torch.nn.Module, spec: ModelSpec) -> None:
     """Load ``spec``'s safetensors into ``model`` after checking its sha256; a model with a
     ``weights_base`` stores only what differs from that model's weights, loaded on top of them."""
     state = shipped_state(spec)
-    apply_state(model, state, f"weights {weights_dir() / spec.weights_file} do not fit model {spec.name!r}")
+    apply_state(model, state, f"weights {home_of(spec) / spec.weights_file} do not fit model {spec.name!r}")
 
 
 def shipped_state(spec: ModelSpec) -> dict[str, torch.Tensor]:
@@ -96,11 +108,13 @@ def shipped_state(spec: ModelSpec) -> dict[str, torch.Tensor]:
 def _read_checked(spec: ModelSpec) -> dict[str, torch.Tensor]:
     from safetensors.torch import load_file
 
-    entry = manifest_entry(spec.name)
-    path = weights_dir() / spec.weights_file
+    home = home_of(spec)
+    entry = read_manifest(home).get("models", {}).get(spec.name)
+    path = home / spec.weights_file
     if entry is None or not path.exists():
+        where = " (the panel lives in a source checkout, or set FACECODEC_PANEL)" if spec.kind == "recognizer" else ""
         raise WeightsError(
-            f"no weights for model {spec.name!r} (looked for {path}); "
+            f"no weights for model {spec.name!r} (looked for {path}){where}; "
             "train and export them with 'facecodec train'"
         )
     actual = sha256_file(path)

@@ -49,14 +49,16 @@ def build_random_model(name: str = "face-hp-v1"):
     return model
 
 
-def export_random_weights(directory: Path) -> Path:
-    """Random-init weights and a manifest for every registered model, in ``directory``."""
+def export_random_weights(directory: Path, panel: bool = False) -> Path:
+    """Random-init weights and a manifest for every registered model (``panel``: every panel
+    recognizer instead), in ``directory``."""
     from facecodec import registry
     from facecodec.train.export import save_weights
 
     for name in registry.model_names():
-        record = dict(TEST_RECORD, kind=registry.get_spec(name).kind)
-        save_weights(build_random_model(name), name, directory, record=record)
+        kind = registry.get_spec(name).kind
+        if (kind == "recognizer") == panel:
+            save_weights(build_random_model(name), name, directory, record=dict(TEST_RECORD, kind=kind))
     return directory
 
 
@@ -64,6 +66,12 @@ def export_random_weights(directory: Path) -> Path:
 def weights_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A weights folder (safetensors + MANIFEST.json) with random-init ``face-hp-v1``."""
     return export_random_weights(tmp_path_factory.mktemp("weights"))
+
+
+@pytest.fixture(scope="session")
+def panel_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A recognizer-panel folder with random-init members (``FACECODEC_PANEL``)."""
+    return export_random_weights(tmp_path_factory.mktemp("panel"), panel=True)
 
 
 @pytest.fixture(scope="session")
@@ -92,6 +100,7 @@ def _test_weights(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatc
 
     request.getfixturevalue("default_threads")
     monkeypatch.setenv("FACECODEC_WEIGHTS", str(request.getfixturevalue("weights_dir")))
+    monkeypatch.setenv("FACECODEC_PANEL", str(request.getfixturevalue("panel_dir")))
     api.load_model.cache_clear()
     yield
     api.load_model.cache_clear()

@@ -123,6 +123,16 @@ def test_bench_writes_every_output(labelled_dir: Path, tmp_path: Path, fake_clas
         assert p["ms_ssim"] is None  # 48 px faces: too small for MS-SSIM
         assert 0 <= p["accuracy"] <= 100 and 0 <= p["agreement"] <= 100
         assert p["encode_ips"] > 0 and p["decode_ips"] > 0
+        # the recognizer panel (random-init test members): agreement per member, mean and worst;
+        # no accuracy, since these folder classes are not FER2013's seven
+        members = p["panel_members"]
+        assert set(members) == set(registry.panel_names("held-out") + registry.panel_names("training"))
+        held = [members[n]["agreement"] for n in registry.panel_names("held-out")]
+        assert p["heldout_agreement"] == pytest.approx(np.mean(held), abs=0.01)
+        assert p["heldout_agreement_worst"] == min(held) <= p["heldout_agreement"]
+        assert p["heldout_accuracy"] is None
+    assert saved["panel"]["held-out"]["members"] == registry.panel_names("held-out")
+    assert files["rd_psnr.png"].with_name("rd_heldout.png").read_bytes()[:4] == b"\x89PNG"
     # more bytes at the best setting than at the worst, for every codec
     for codec in expected:
         rows = [p for p in points if p["codec"] == codec]
@@ -138,7 +148,7 @@ def test_bench_writes_every_output(labelled_dir: Path, tmp_path: Path, fake_clas
             same = [p for p in points if p["codec"] == r["codec"] and p["accuracy"] >= 99]
             assert r["bytes"] == min(p["bytes"] for p in same)
     pairs = {(e["anchor"], e["metric"]) for e in summary["bd_rate"]}
-    assert pairs == {(b, m) for b in PILLOW_BASELINES for m in ("psnr", "accuracy")}
+    assert pairs == {(b, m) for b in PILLOW_BASELINES for m in ("psnr", "heldout_agreement", "accuracy")}
     for e in summary["bd_rate"]:
         assert e["codec"] in learned
         assert e["bd_rate"] is None or math.isfinite(e["bd_rate"])

@@ -31,14 +31,25 @@ UNITS = {
     "one single-threaded worker, i.e. one core; facecodec: wall clock, batched, on --device "
     "with torch's threads)",
     "decode_ips": "images/s decoding, as encode_ips",
+    "heldout_agreement": "% of decoded images given the class each held-out panel recognizer gives "
+    "the original, mean over the held-out panel (recognizers that never entered any codec's "
+    "training or selection; see facecodec.panel)",
+    "heldout_agreement_worst": "the held-out panel's lowest member agreement",
+    "heldout_accuracy": "% of decoded images labelled correctly, mean over the held-out panel",
+    "heldout_accuracy_worst": "the held-out panel's lowest member accuracy",
+    "trainpanel_agreement": "as heldout_agreement, over the training panel (may enter codec losses: a diagnostic)",
+    "trainpanel_accuracy": "as heldout_accuracy, over the training panel (a diagnostic)",
     "bd_rate": "% bytes a facecodec codec needs versus the anchor at equal quality "
     "(negative = fewer bytes); Bjontegaard delta, akima interpolation",
 }
 
 CSV_COLUMNS = (
     "codec", "family", "quality", "images", "bytes", "bpp", "psnr", "ssim", "ms_ssim",
-    "accuracy", "agreement", "encode_ips", "decode_ips",
+    "heldout_agreement", "heldout_agreement_worst", "heldout_accuracy", "heldout_accuracy_worst",
+    "trainpanel_agreement", "trainpanel_accuracy", "accuracy", "agreement", "encode_ips", "decode_ips",
 )  # fmt: skip
+#: the metrics BD-rates are computed on, where measured (held-out panel first: the headline)
+BD_METRICS = ("psnr", "heldout_accuracy", "heldout_agreement", "accuracy")
 
 BD_METHOD = "akima"
 BD_MIN_POINTS = 3
@@ -173,10 +184,10 @@ def summarise(result: dict[str, Any]) -> dict[str, Any]:
     bd = []
     for test in learned:
         for anchor in anchors:
-            for metric in ("psnr", "accuracy"):
+            for metric in BD_METRICS:
+                if metric != "psnr" and not any(p.get(metric) is not None for p in points):
+                    continue
                 entry = bd_rate(by_codec[anchor], by_codec[test], metric)
-                if metric == "accuracy" and not any(p["accuracy"] is not None for p in points):
-                    entry["note"] = "accuracy not measured"
                 bd.append({"codec": test, "anchor": anchor, "metric": metric, **entry})
     return {"bd_method": BD_METHOD, "bd_rate": bd, "recognisable": recognisable(result)}
 
@@ -245,6 +256,7 @@ def plot(result: dict[str, Any], metric: str) -> bytes:
         "psnr": "PSNR (dB)",
         "accuracy": "expression accuracy on decoded faces (%)",
         "agreement": "agreement with predictions on originals (%)",
+        "heldout_agreement": "held-out recognizers: label unchanged (%, mean of panel)",
     }
     fig = Figure(figsize=(7.5, 5), dpi=120)
     FigureCanvasAgg(fig)
@@ -263,7 +275,7 @@ def plot(result: dict[str, Any], metric: str) -> bytes:
         codecs_ = list(dict.fromkeys(p["codec"] for p in points))
         for i, codec in enumerate(codecs_):
             pts = sorted(
-                (p for p in points if p["codec"] == codec and p[use] is not None),
+                (p for p in points if p["codec"] == codec and p.get(use) is not None),
                 key=lambda p: p["bpp"],
             )
             if not pts:
@@ -307,154 +319,12 @@ def write_outputs(result: dict[str, Any], out: Path) -> dict[str, str]:
         "plot_psnr": out / "rd_psnr.png",
         "plot_accuracy": out / "rd_accuracy.png",
     }
+    if any(p.get("heldout_agreement") is not None for p in result["points"]):
+        paths["plot_heldout"] = out / "rd_heldout.png"
     result["outputs"] = {k: str(v) for k, v in paths.items()}
     write_atomic(paths["csv"], to_csv(result["points"]).encode(), force=True)
-    for key, metric in (("plot_psnr", "psnr"), ("plot_accuracy", "accuracy")):
-        write_atomic(paths[key], plot(result, metric), force=True)
+    for key, metric in (("plot_psnr", "psnr"), ("plot_accuracy", "accuracy"), ("plot_heldout", "heldout_agreement")):
+        if key in paths:
+            write_atomic(paths[key], plot(result, metric), force=True)
     write_atomic(paths["json"], to_json(result).encode(), force=True)
     return result["outputs"]
-
-
-# --- console ---------------------------------------------------------------------------
-def _fmt(value: Any, digits: int = 2, suffix: str = "") -> str:
-    if value is None:
-        return "–"
-    if isinstance(value, float):
-        return f"{value:.{digits}f}{suffix}"
-    return f"{value}{suffix}"
-
-
-def _device_label(result: dict[str, Any]) -> str:
-    device = result["settings"]["device"]
-    if device == "cpu":
-        threads = result.get("environment", {}).get("torch_threads")
-        return f"cpu ({threads} threads)" if threads else "cpu"
-    return result.get("environment", {}).get("cuda") or device
-
-
-def _short(note: str | None) -> str:
-    if not note:
-        return "no classifier registered"
-    return "classifier unusable, see notes" if "unusable" in note else note
-
-
-def print_report(result: dict[str, Any], console: Any = None) -> None:
-    """The points, the bytes-to-recognisable summary and BD-rates as rich tables."""
-    from rich import box
-    from rich.console import Console
-    from rich.markup import escape
-    from rich.table import Table
-
-    console = console or Console()
-    points, summary, ds = result["points"], result["summary"], result["dataset"]
-    has_ms = any(p["ms_ssim"] is not None for p in points)
-    has_cls = any(p["agreement"] is not None for p in points)
-    table = Table(
-        box=box.SIMPLE_HEAD,
-        collapse_padding=True,
-        show_edge=False,
-        title=f"facecodec bench: {ds['images']} faces {ds['width']}×{ds['height']}, "
-        f"{Path(ds['path']).name} ({ds['split']})",
-        caption="bpp = whole-file bytes × 8 / pixels (headers included); img/s: classical per "
-        "CPU-second on one core, facecodec wall-clock batched on " + _device_label(result),
-    )
-    cols = ["q", "bytes", "bpp", "PSNR", "SSIM"] + (["MS-SSIM"] if has_ms else [])
-    cols += (["acc%", "agree%"] if has_cls else []) + ["enc/s", "dec/s"]
-    table.add_column("codec", no_wrap=True)
-    for col in cols:
-        table.add_column(col, justify="right")
-    for i, p in enumerate(points):
-        last = i + 1 == len(points) or points[i + 1]["codec"] != p["codec"]
-        row = [p["codec"], f"{p['quality']:g}", _fmt(p["bytes"], 1), _fmt(p["bpp"], 3),
-               _fmt(p["psnr"]), _fmt(p["ssim"], 3)]  # fmt: skip
-        if has_ms:
-            row.append(_fmt(p["ms_ssim"], 3))
-        if has_cls:
-            row += [_fmt(p["accuracy"], 1), _fmt(p["agreement"], 1)]
-        row += [_fmt(p["encode_ips"], 0), _fmt(p["decode_ips"], 0)]
-        table.add_row(*row, end_section=last)
-    console.print(table)
-
-    cls = result["classifier"]
-    rec = summary["recognisable"]
-    if cls.get("name"):
-        criterion = next((r["criterion"] for r in rec if r["criterion"]), "")
-        small = Table(
-            box=box.SIMPLE_HEAD,
-            collapse_padding=True,
-            show_edge=False,
-            title=f"Fewest bytes that keep expressions recognisable ({cls['name']}: {criterion})",
-            caption="speeds: median over the codec's sweep",
-        )
-        small.add_column("codec", no_wrap=True)
-        for col in ("q", "bytes", "bpp", "acc%", "agree%", "PSNR", "enc/s", "dec/s"):
-            small.add_column(col, justify="right")
-        for r in sorted(rec, key=lambda r: (r["bytes"] is None, r["bytes"] or 0)):
-            if r["bytes"] is None:
-                cells = ["not reached", "–", "–", "–", "–", "–"]
-            else:
-                cells = [f"{r['quality']:g}", _fmt(r["bytes"], 1), _fmt(r["bpp"], 3),
-                         _fmt(r["accuracy"], 1), _fmt(r["agreement"], 1), _fmt(r["psnr"])]  # fmt: skip
-            small.add_row(
-                r["codec"], *cells, _fmt(r["encode_ips_median"], 0), _fmt(r["decode_ips_median"], 0)
-            )
-    else:
-        small = Table(
-            box=box.SIMPLE_HEAD,
-            collapse_padding=True,
-            show_edge=False,
-            title=f"Per codec (accuracy not measured: {_short(cls.get('note'))})",
-            caption="speeds: median over the codec's sweep",
-        )
-        small.add_column("codec", no_wrap=True)
-        for col in ("bpp range", "PSNR range", "enc/s", "dec/s"):
-            small.add_column(col, justify="right")
-        for r in rec:
-            pts = [p for p in points if p["codec"] == r["codec"]]
-            bpp = [p["bpp"] for p in pts]
-            db = [p["psnr"] for p in pts]
-            small.add_row(
-                r["codec"], f"{min(bpp):.3f}–{max(bpp):.3f}", f"{min(db):.2f}–{max(db):.2f}",
-                _fmt(r["encode_ips_median"], 0), _fmt(r["decode_ips_median"], 0),
-            )  # fmt: skip
-    console.print(small)
-
-    bd = summary["bd_rate"]
-    if bd:
-        bdt = Table(
-            box=box.SIMPLE_HEAD,
-            collapse_padding=True,
-            show_edge=False,
-            title=f"BD-rate of facecodec against each baseline ({summary['bd_method']})",
-            caption="negative = fewer bytes for the same quality; averaged over the quality "
-            "interval both curves cover",
-        )
-        for col in ("codec", "anchor"):
-            bdt.add_column(col, no_wrap=True)
-        bdt.add_column("on PSNR", justify="right")
-        bdt.add_column("on accuracy", justify="right")
-        for codec, anchor in dict.fromkeys((e["codec"], e["anchor"]) for e in bd):
-            cells = []
-            for metric, unit in (("psnr", " dB"), ("accuracy", "%")):
-                e = next(
-                    e
-                    for e in bd
-                    if (e["codec"], e["anchor"], e["metric"]) == (codec, anchor, metric)
-                )
-                if e["bd_rate"] is None:
-                    cells.append(f"– ({e['note']})")
-                else:
-                    lo, hi = e["interval"]
-                    cells.append(f"{e['bd_rate']:+.1f}% over {lo:.1f}–{hi:.1f}{unit}")
-            bdt.add_row(codec, anchor, *cells)
-        console.print(bdt)
-    if cls.get("name") and cls.get("accuracy_original") is not None:
-        console.print(
-            f"classifier {escape(cls['name'])} on the originals: {cls['accuracy_original']:.2f}% accuracy"
-        )
-    for note in result["notes"]:
-        console.print(f"[yellow]note:[/] {escape(note)}")
-    outputs = result.get("outputs") or {}
-    if outputs:
-        console.print("wrote " + escape(", ".join(outputs.values())))
-    console.print(f"runtime {result['runtime_s']:.1f} s")

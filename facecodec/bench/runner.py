@@ -49,6 +49,7 @@ class BenchConfig:
     classifier: str | None = None
     workers: int | None = None
     batch_size: int = 256
+    panel: bool = True
 
 
 @dataclass
@@ -59,6 +60,11 @@ class _Context:
     device: Any
     original_preds: np.ndarray | None
     original_accuracy: float | None
+    panels: list[Any] = field(default_factory=list)  # facecodec.panel.Panel, held-out first
+
+
+#: column prefix of each panel's figures in a point
+PANEL_PREFIX = {"held-out": "heldout", "training": "trainpanel"}
 
 
 # --- loading ------------------------------------------------------------------
@@ -82,7 +88,7 @@ def _load_classifier(name: str, device: Any) -> Any:
     from .. import registry
 
     spec = registry.get_spec(name)
-    if spec.kind != "classifier":
+    if not spec.reads_pixels:
         raise FacecodecError(f"{name!r} is a {spec.kind}, not a classifier")
     return registry.create_model(name, device=device).eval()
 
@@ -275,7 +281,27 @@ def _evaluate(
         point["agreement"] = _r(np.mean(preds == ctx.original_preds) * 100, 2)
         if ctx.labels is not None:
             point["accuracy"] = _r(np.mean(preds == ctx.labels) * 100, 2)
+    for panel in ctx.panels:
+        score = panel.score(decoded, ctx.device)
+        prefix = PANEL_PREFIX[panel.role]
+        for key in ("agreement", "agreement_worst", "accuracy", "accuracy_worst"):
+            point[f"{prefix}_{key}"] = score[key]
+        point.setdefault("panel_members", {}).update(score["members"])
     return point
+
+
+def _panels(images: np.ndarray, labels: np.ndarray | None, device: Any, notes: list[str]) -> list[Any]:
+    """The held-out and training recognizer panels, loaded (none, with a note, when absent)."""
+    from .. import panel
+    from ..errors import WeightsError
+
+    loaded = []
+    for role in panel.ROLES:
+        try:
+            loaded.append(panel.load(role, images, labels, device))
+        except WeightsError as exc:
+            notes.append(f"{role} recognizer panel not measured: {exc}")
+    return loaded
 
 
 def _r(value: Any, digits: int) -> float:
@@ -388,6 +414,7 @@ def run_bench(
     classifier: str | None = None,
     workers: int | None = None,
     batch_size: int = 256,
+    panel: bool = True,
     console: Any = None,
 ) -> dict[str, Any]:
     """Benchmark facecodec codecs against classical codecs on a face dataset.
@@ -398,7 +425,9 @@ def run_bench(
     ``qualities`` overrides a codec's sweep (``{"jpeg": [5, 10]}``).
     ``classifier`` names a registered FER classifier (default: the first one
     registered; ``"none"``: no accuracy). ``console``: a rich console for the
-    progress bar (None: silent). Writes ``bench.json``, ``bench.csv``,
+    progress bar (None: silent). ``panel``: also score every point with the recognizer
+    panel (:mod:`facecodec.panel`) when its weights are there: the held-out members'
+    agreement and accuracy, mean and worst, are the figures to quote. Writes ``bench.json``, ``bench.csv``,
     ``rd_psnr.png`` and ``rd_accuracy.png`` into ``out`` (unless None) and
     returns the report as a dict (the JSON's content).
     """
@@ -408,7 +437,7 @@ def run_bench(
     _check_dependencies()
     config = BenchConfig(
         data, split, out, models, baselines, dict(qualities or {}), limit, device,
-        classifier, workers, batch_size,
+        classifier, workers, batch_size, panel,
     )  # fmt: skip
     if limit is not None and limit < 1:
         raise FacecodecError("--limit must be at least 1")
@@ -449,6 +478,8 @@ def run_bench(
             notes.append(f"classifier {classifier_name} unusable, accuracy not measured: {exc}")
             classifier_name = None
             ctx = _context(images, dataset, None, dev, notes)
+        if panel:
+            ctx.panels = _panels(images, _fer_labels(dataset), dev, notes)
         for name, q, coded in classical:
             if "error" in coded:
                 skipped.append({"codec": name, "quality": q, "reason": coded["error"]})
@@ -483,6 +514,7 @@ def run_bench(
             "accuracy_original": ctx.original_accuracy,
             "note": None if classifier_name else _no_classifier_note(classifier, notes),
         },
+        "panel": {p.role: {"members": [m.name for m in p.members], "originals": p.originals()} for p in ctx.panels},
         "units": report.UNITS,
         "points": points,
         "skipped": skipped,
@@ -494,6 +526,15 @@ def run_bench(
     if out is not None:
         result["outputs"] = report.write_outputs(result, Path(out))
     return result
+
+
+def _fer_labels(dataset: Any) -> np.ndarray | None:
+    """The dataset's labels when its classes are FER2013's (the panel's classes)."""
+    from ..train.data import FER2013_CLASSES
+
+    if dataset.labels is None or list(dataset.classes) != list(FER2013_CLASSES):
+        return None
+    return dataset.labels
 
 
 def _no_classifier_note(asked: str | None, notes: list[str]) -> str:

@@ -185,6 +185,8 @@ def train_classifier(config: ClassifierTrainConfig, resume: bool = False, json_l
     spec = registry.classifier_spec(config.model)
     inputs = _Inputs(spec, device)
     model = registry.build_architecture(spec).to(device)
+    if inputs.codec is None:  # pixel classifiers: NHWC convolutions are about 1.5–2.5× faster on CPUs
+        model = model.to(memory_format=torch.channels_last)
     teacher = raw_teacher = None
     if config.teacher:
         raw_teacher = registry.create_model(registry.classifier_spec(config.teacher).name, device=device)

@@ -42,6 +42,7 @@ from .loop import (
     to_tensor,
     top1_accuracy,
 )
+from .panel_term import PanelAgreement, Realism
 from .task_loss import TaskTerm, TaskWeights, prediction_kl
 
 
@@ -86,6 +87,11 @@ class CodecTrainConfig:
     consistency_weight: float = 0.0  # joint: KL(classifier on original ‖ on decoded) in the classifier's loss
     degrade: float = 0.0  # joint: share of the classifier's original faces degraded (augment.random_degrade)
     semantic_weight: float = 0.0  # codecs with an expression code: KL(guide ‖ code head), nats → bpp
+    panel: list[str] = field(default_factory=list)  # training-panel recognizers for the agreement term
+    panel_weight: float = 0.0  # bpp per nat of the panel's mean KL (original view ‖ decoded view)
+    adversarial_weight: float = 0.0  # bpp per nat of the discriminator's non-saturating loss
+    feature_match_weight: float = 0.0  # bpp per unit of the discriminator feature-matching distance
+    discriminator_lr: float = 2e-4
     task_balance: float | None = None
     amp: bool = False  # bfloat16 autocast for the transforms (CUDA)
     seed: int = 0
@@ -272,6 +278,10 @@ def train_codec(config: CodecTrainConfig, resume: bool = False, json_lines: bool
                 cls_params, lr=config.classifier_lr, weight_decay=0.05
             )
     average = WeightAverage(classifier, config.classifier_ema) if config.classifier_ema else None
+    if config.panel_weight and not config.panel:
+        raise TrainingError("--panel-weight needs --panel: the training-panel recognizers to agree with")
+    panel = PanelAgreement(config.panel, device) if config.panel_weight else None
+    realism = Realism(device, config.discriminator_lr) if (config.adversarial_weight or config.feature_match_weight) else None
     start_epoch, history, resumes = 0, [], []
     if resuming:
         state = torch.load(ckpt_path, map_location=device, weights_only=True)
@@ -283,6 +293,8 @@ def train_codec(config: CodecTrainConfig, resume: bool = False, json_lines: bool
             if average is not None:
                 average.module.load_state_dict(state["classifier"])
             task.load_state(json.loads(state.get("task_state", "{}")))
+        if realism is not None and "discriminator" in state:
+            realism.load_state(state)
         if cls_optimizer is not None:
             cls_optimizer.load_state_dict(state["classifier_optimizer"])
         start_epoch, history = state["epoch"] + 1, json.loads(state["history"])
@@ -340,6 +352,15 @@ def train_codec(config: CodecTrainConfig, resume: bool = False, json_lines: bool
                     "psnr": float(-10 * torch.log10(terms["mse"].detach().clamp_min(1e-10)))}  # fmt: skip
             if code is not None:  # acc_sem: how often the code head's top-1 is the guide's
                 logs.update({"sem_kl": float(code["kl"].detach()), "acc_sem": float(code["agree"])})
+            x_hat = out["x_hat"].clamp(0, 1)
+            if panel is not None:
+                agreement = panel(x, x_hat, rng)
+                loss = loss + config.panel_weight * agreement["kl"]
+                logs.update({"panel_kl": float(agreement["kl"].detach()), "panel_agree": float(agreement["agree"])})
+            if realism is not None:
+                real = realism.codec_terms(x, x_hat)
+                loss = loss + config.adversarial_weight * real["adv"] + config.feature_match_weight * real["fm"]
+                logs.update({"adv": float(real["adv"].detach()), "fm": float(real["fm"].detach())})
             optimizer.zero_grad(set_to_none=True)
             if task is not None:
                 labels = torch.as_tensor(train_set.labels[idx], device=device)
@@ -365,6 +386,8 @@ def train_codec(config: CodecTrainConfig, resume: bool = False, json_lines: bool
                 model.aux_loss().backward()
                 average_gradients(aux_params, world)
                 aux_optimizer.step()
+            if realism is not None:
+                logs["disc"] = realism.step(x, x_hat)
             if cls_optimizer is not None:
                 average_gradients(cls_params, world)
                 cls_optimizer.step()
@@ -401,6 +424,8 @@ def train_codec(config: CodecTrainConfig, resume: bool = False, json_lines: bool
                 state["task_state"] = json.dumps(task.state())
             if cls_optimizer is not None:
                 state["classifier_optimizer"] = cls_optimizer.state_dict()
+            if realism is not None:
+                state.update(realism.state())
             atomic_torch_save(state, ckpt_path)
             reporter.end_epoch(record)
         barrier(world)
