@@ -14,6 +14,8 @@ from typing import Any
 
 import click
 
+from .devices import DEVICE_CHOICES
+
 _DATA_HELP = "Dataset: .npz (../shared/data layout), FER2013 .csv, or class-per-folder image tree."
 
 
@@ -30,7 +32,7 @@ def _common(default_out: str) -> Callable:
             click.option("--init", default=None, help="Start from these weights: a model name, .safetensors or checkpoint .pt."),
             click.option("--seed", default=0, show_default=True, type=int),
             click.option("--out", default=default_out, show_default=True, type=click.Path(), help="Run folder (last.pt, log.txt)."),
-            click.option("--device", default="auto", show_default=True, type=click.Choice(["auto", "cpu", "cuda"]), help="auto = CUDA when available."),
+            click.option("--device", default="auto", show_default=True, type=click.Choice(DEVICE_CHOICES), help="auto = CUDA when available."),
             click.option("--resume", is_flag=True, help="Continue from OUT/last.pt (changed options are recorded)."),
             click.option("--json", "as_json", is_flag=True, help="Print only JSON lines: one per epoch, then the checkpoint."),
         ]  # fmt: skip
@@ -183,7 +185,7 @@ def train_classifier_cmd(**opts: Any) -> None:
 
 
 _QUALITIES = click.option("--qualities", default="1,2,3,4,5,6,7,8", show_default=True, type=_parse_qualities, metavar="Q,Q,...", help="Comma-separated qualities to measure.")
-_DEVICE = click.option("--device", default="auto", show_default=True, type=click.Choice(["auto", "cpu", "cuda"]))
+_DEVICE = click.option("--device", default="auto", show_default=True, type=click.Choice(DEVICE_CHOICES))
 
 
 @train.command("export")

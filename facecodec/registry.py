@@ -360,6 +360,8 @@ _BY_NAME = {s.name: s for s in _SPECS}
 _BY_ID = {s.model_id: s for s in _SPECS}
 DEFAULT_CODEC = "face-fer-v3"  # the FER-optimised codec (expression code + latent head)
 DEFAULT_CLASSIFIER = "fer-cnn-joint-v1"
+#: every registered model is trained on FACE_SIZE×FACE_SIZE face crops
+FACE_SIZE = 48
 #: the pixel classifier for a codec's decoded files when none is named (else
 #: DEFAULT_CLASSIFIER): the one trained jointly with that codec
 CODEC_CLASSIFIERS = {

@@ -250,18 +250,20 @@ def test_cli_bench_json_and_table(labelled_dir: Path, tmp_path: Path, fake_class
 
 
 @pytest.mark.parametrize(
-    "extra, message",
+    "extra, message, code",
     [
-        (["--baselines", "gif"], "unknown baseline 'gif'"),
-        (["-q", "jpeg=500"], "outside 1..95"),
-        (["-q", "avif=10", "--baselines", "jpeg"], "does not bench"),
-        (["-q", "jpeg"], "CODEC=Q1,Q2"),
-        (["--model", "nope"], "unknown model 'nope'"),
+        (["--baselines", "gif"], "unknown baseline 'gif'", 2),
+        (["-q", "jpeg=500"], "outside 1..95", 2),
+        (["-q", "avif=10", "--baselines", "jpeg"], "does not bench", 2),
+        (["-q", "jpeg"], "CODEC=Q1,Q2", 2),
+        (["--model", "nope"], "unknown model 'nope'", 1),
     ],
 )
-def test_cli_bench_errors_are_one_line(labelled_dir: Path, tmp_path: Path, extra, message):
+def test_cli_bench_errors_are_one_line(labelled_dir: Path, tmp_path: Path, extra, message, code):
+    """Usage errors (options that cannot work) exit 2, other errors 1; one line ``error: ...`` each."""
     res = CliRunner().invoke(main, ["bench", str(labelled_dir), "--out", str(tmp_path), *extra])
-    assert res.exit_code == 1, res.output
+    assert res.exit_code == code, res.output
+    assert res.output.startswith("error: "), res.output
     assert message in res.output and res.output.count("\n") == 1
 
 

@@ -36,7 +36,7 @@ def test_codec_train_resume_export(tmp_path: Path, tiny_npz: Path, monkeypatch) 
     weights = tmp_path / "weights"
     refused = CliRunner().invoke(main, ["train", "export", str(out / "last.pt"), "--name", "face-hp-v1", "--out",
                                         str(weights), "--measure-data", str(tiny_npz), "--qualities", "1,9"])  # fmt: skip
-    assert refused.exit_code == 1 and "quality 9 is outside 1..8" in refused.output
+    assert refused.exit_code == 2 and "quality 9 is outside 1..8" in refused.output  # a usage error
     assert not (weights / "face-hp-v1.safetensors").exists()  # checked before anything is written
     _run("train", "export", str(out / "last.pt"), "--name", "face-hp-v1", "--out", str(weights),
          "--measure-data", str(tiny_npz), "--measure-split", "val", "--qualities", "1,8")  # fmt: skip

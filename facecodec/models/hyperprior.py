@@ -34,6 +34,7 @@ from compressai.models.base import CompressionModel, get_scale_table
 from compressai.models.utils import conv, deconv
 from torch import nn
 
+from ..quality import QUALITY_MAX, QUALITY_MIN
 from .entropy_coding import CdfTable, StreamReader, encode_joint
 from .exact_hyper import ExactHyperSynthesis
 
@@ -42,8 +43,6 @@ from .exact_hyper import ExactHyperSynthesis
 #: batch size or the neighbours: float convolution kernels are chosen per shape
 #: and may sum in another order.
 CHUNK = 16
-QUALITY_MIN = 1.0
-QUALITY_MAX = 8.0
 #: scales the Gaussian tables cover; larger scales fall back to the widest table
 SCALE_TABLE = get_scale_table(0.11, 64, 48)
 

@@ -24,7 +24,8 @@ import torch
 
 from .. import registry
 from ..errors import DatasetError, TrainingError
-from ..models.hyperprior import QUALITY_MAX, QUALITY_MIN, lambda_for_quality
+from ..models.hyperprior import lambda_for_quality
+from ..quality import QUALITY_MAX, QUALITY_MIN
 from .augment import random_affine, random_degrade
 from .data import load_faces
 from .distributed import average_gradients, barrier
