@@ -272,11 +272,12 @@ def bench(data, split, out, models, baselines, qualities, limit, device, classif
 
     \b
     DATA is an .npz (shared/data layout), a FER2013 .csv, or an image folder
-    (class-per-folder: labelled; flat: no labels). Per codec and quality it
-    measures bpp of whole files (headers included), PSNR, SSIM, accuracy of a
-    FER classifier on the decoded faces and its agreement with itself on the
-    originals, and encode/decode images/s; then BD-rates and the fewest bytes
-    that keep accuracy within 1 point of the originals.
+    (class-per-folder: labelled; otherwise every image in it, unlabelled).
+    Per codec and quality it measures bpp of whole files (headers included),
+    PSNR, SSIM, accuracy of a FER classifier on the decoded faces and its
+    agreement with itself on the originals, and encode/decode images/s; then
+    BD-rates and the fewest bytes that keep accuracy within 1 point of the
+    originals.
     Examples:
       facecodec bench ../shared/data/fer2013/fer2013_trainval.npz --limit 200
       facecodec bench faces/ --baselines jpeg,webp -q jpeg=5,10,20 -q face-hp-v1=1..4
