@@ -185,19 +185,20 @@ def _file_groups(
 ) -> Iterator[tuple[list[int], torch.nn.Module, list]]:
     """Parsed files in batches of one model and padded size: (keys of ``parsed``, the
     model, their :class:`~facecodec.models.hyperprior.CompressedFace`)."""
-    from .models.hyperprior import CompressedFace
+    from .models.hyperprior import LATENT_STRIDE, PAD_MULTIPLE, CompressedFace
 
     order = list(parsed)
     keys = []
     for i in order:
         f = parsed[i]
-        keys.append((f.model_id, -(-f.height // 16) * 16, -(-f.width // 16) * 16))
+        keys.append((f.model_id, -(-f.height // PAD_MULTIPLE) * PAD_MULTIPLE, -(-f.width // PAD_MULTIPLE) * PAD_MULTIPLE))
     for group in _groups(keys, batch_size):
         members = [order[g] for g in group]
         net = load_model(registry.spec_for_id(parsed[members[0]].model_id).name, device)
         _, ph, pw = keys[group[0]]
-        stride = net.downsampling // 2
-        yield members, net, [CompressedFace(parsed[i].streams, ph // stride, pw // stride) for i in members]
+        yield members, net, [
+            CompressedFace(parsed[i].streams, ph // LATENT_STRIDE, pw // LATENT_STRIDE) for i in members
+        ]
 
 
 def decoded_groups(

@@ -204,7 +204,10 @@ def train_export_cmd(checkpoint, name, out, measure_data, measure_split, qualiti
 
     from .train.export_models import export_model
 
-    entry = export_model(Path(checkpoint), name, Path(out), measure_data, measure_split, qualities, device, note)
+    entry = export_model(
+        Path(checkpoint), name, Path(out), measure_data, measure_split, qualities, device, note,
+        command=training_command,
+    )  # fmt: skip
     if as_json:
         click.echo(json.dumps({"name": name, **entry}))
         return
@@ -234,3 +237,31 @@ def train_measure_cmd(name, data, split, weights_dir, qualities, device, as_json
         click.echo(json.dumps({"name": name, "measured": measured}))
     else:
         click.echo(f"measured {name}: {measured['summary']}")
+
+
+def training_command(config: dict[str, Any]) -> str:
+    """The ``facecodec train ...`` command line a run's stored config came from (for the
+    manifest: :func:`facecodec.train.export_models.export_model` takes it as ``command``)."""
+    if "scale_min" in config:
+        sub = "tier"
+    else:
+        sub = ("joint" if config.get("joint") else "codec") if "lmbda_min" in config else "classifier"
+    command = train.commands[sub]
+    parts = [f"facecodec train {sub}"]
+    for param in command.params:
+        if param.name in ("resume",) or param.name not in config:
+            continue
+        value = config[param.name]
+        flag = param.opts[0]
+        if isinstance(value, bool):
+            if getattr(param, "secondary_opts", None):
+                parts.append(flag if value else param.secondary_opts[0])
+            elif value:
+                parts.append(flag)
+            continue
+        if value is None:
+            continue
+        if isinstance(value, (list, tuple)):
+            value = (" " if param.nargs > 1 else ",").join(f"{v:g}" if isinstance(v, float) else str(v) for v in value)
+        parts.append(f"{flag} {value if value != '' else repr('')}")
+    return " ".join(parts)

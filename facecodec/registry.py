@@ -447,6 +447,14 @@ def build_architecture(spec: ModelSpec) -> torch.nn.Module:
     return getattr(module, class_name)(**spec.kwargs)
 
 
+def weights_bases(spec: ModelSpec) -> tuple[ModelSpec, ...]:
+    """The models whose weights ``spec``'s extend (:attr:`ModelSpec.weights_base`), first to last."""
+    if not spec.weights_base:
+        return ()
+    base = get_spec(spec.weights_base)
+    return (*weights_bases(base), base)
+
+
 def create_model(
     name: str, *, pretrained: bool = True, device: str | torch.device = "cpu"
 ) -> torch.nn.Module:
@@ -458,7 +466,7 @@ def create_model(
     if pretrained:
         from .weights import load_weights
 
-        load_weights(model, spec)
+        load_weights(model, spec, weights_bases(spec))
     model.eval()
     return model.to(device)
 

@@ -371,3 +371,24 @@ def test_metrics():
     assert metrics.ssim_window(48, 48) == 11 and metrics.ssim_window(8, 20) == 7
     x = metrics.classifier_input(np.zeros((2, 64, 40, 3), np.uint8))
     assert tuple(x.shape) == (2, 1, 48, 48)
+
+
+def test_every_psnr_is_the_same_formula():
+    """The benchmark's, the evaluator's and the training loop's PSNR agree (one formula)."""
+    import torch
+
+    from facecodec.bench import metrics
+    from facecodec.evaluate import psnr, psnr_uint8
+    from facecodec.train.loop import psnr as training_psnr
+
+    rng = np.random.default_rng(1)
+    a = rng.integers(0, 256, (3, 48, 48, 1), dtype=np.uint8)
+    b = np.clip(a.astype(int) + rng.integers(-9, 10, a.shape), 0, 255).astype(np.uint8)
+    mse = ((a.astype(np.float64) - b) ** 2).reshape(3, -1).mean(1)
+    expected = 10 * np.log10(255.0**2 / mse)
+    assert psnr(a, b) == pytest.approx(expected)
+    assert metrics.psnr(a, b) == pytest.approx(expected)
+    assert [psnr_uint8(x, y) for x, y in zip(a, b)] == pytest.approx(expected)
+    as_float = [torch.from_numpy(v).permute(0, 3, 1, 2).double() / 255 for v in (b, a)]
+    assert training_psnr(*as_float) == pytest.approx(expected)
+    assert psnr_uint8(a[0], a[0]) == math.inf and metrics.psnr(a, a).tolist() == [metrics.PSNR_CAP] * 3
