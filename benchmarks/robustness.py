@@ -21,6 +21,7 @@ import numpy as np
 from accuracy_gap import original_accuracy, read, score_against, write_json
 from PIL import Image
 
+from facecodec.evaluate import psnr_from_mse
 from facecodec.train.data import load_faces
 
 Degradation = Callable[[np.ndarray, np.random.Generator], np.ndarray]
@@ -68,8 +69,7 @@ DEGRADATIONS: dict[str, Degradation] = {
 
 def psnr(a: np.ndarray, b: np.ndarray) -> float:
     """PSNR of the mean squared error over all faces (a face left unchanged cannot make it infinite)."""
-    mse = float(np.mean((a.astype(np.float64) - b) ** 2))
-    return float("inf") if mse == 0 else float(10 * np.log10(255**2 / mse))
+    return float(psnr_from_mse(np.mean((a.astype(np.float64) - b) ** 2)))
 
 
 def main() -> None:

@@ -26,31 +26,21 @@ import numpy as np
 from . import container, registry
 from .errors import FacecodecError, QualityError
 from .imageio import to_array, to_pil
+from .quality import (  # noqa: F401  (QUALITY_* and quality_code are part of the API)
+    DEFAULT_QUALITY,
+    QUALITY_MAX,
+    QUALITY_MIN,
+    QUALITY_RESOLUTION,
+    codec_quality_code,
+    quality_code,
+    quality_from_code,
+)
 
 if TYPE_CHECKING:
     import torch
     from PIL import Image
 
-QUALITY_MIN, QUALITY_MAX = 1.0, 8.0
-QUALITY_RESOLUTION = 16  # file stores round(quality * 16)
-DEFAULT_QUALITY = 4.0
 DEFAULT_BATCH = 64
-
-
-def quality_code(quality: float, minimum: float = QUALITY_MIN) -> int:
-    """The byte a file stores for ``quality``; outside [minimum, 8] is an error (``minimum``:
-    the codec's lowest quality, 1 unless it has an expression-only tier, ``ModelSpec.quality_min``)."""
-    try:
-        q = float(quality)
-    except (TypeError, ValueError):
-        raise QualityError(f"quality must be a number, got {quality!r}") from None
-    if not minimum <= q <= QUALITY_MAX:
-        raise QualityError(f"quality {q:g} is outside {minimum:g}..{QUALITY_MAX:g}")
-    return round(q * QUALITY_RESOLUTION)
-
-
-def quality_from_code(code: int) -> float:
-    return code / QUALITY_RESOLUTION
 
 
 @functools.lru_cache(maxsize=8)
@@ -135,7 +125,7 @@ def encode_batch(
     qualities = [quality] * len(images) if np.isscalar(quality) else list(quality)
     if len(qualities) != len(images):
         raise QualityError("give one quality, or one per image")
-    codes = [quality_code(q, spec.quality_min) for q in qualities]
+    codes = [codec_quality_code(spec.name, q) for q in qualities]
     arrays = [to_array(im) for im in images]
     dev = _device(device)
     net = load_model(spec.name, dev)
@@ -178,7 +168,8 @@ def parse(data: bytes) -> container.FfcFile:
     return container.unpack(data, known_model_ids=registry.model_ids())
 
 
-def _parse_all(datas: Sequence[bytes]) -> tuple[dict[int, container.FfcFile], dict[int, FacecodecError]]:
+def parse_all(datas: Sequence[bytes]) -> tuple[dict[int, container.FfcFile], dict[int, FacecodecError]]:
+    """Parse many ``.ffc`` files: (index → parsed file, index → the error of each that failed)."""
     parsed: dict[int, container.FfcFile] = {}
     errors: dict[int, FacecodecError] = {}
     for i, data in enumerate(datas):
@@ -194,19 +185,20 @@ def _file_groups(
 ) -> Iterator[tuple[list[int], torch.nn.Module, list]]:
     """Parsed files in batches of one model and padded size: (keys of ``parsed``, the
     model, their :class:`~facecodec.models.hyperprior.CompressedFace`)."""
-    from .models.hyperprior import CompressedFace
+    from .models.hyperprior import LATENT_STRIDE, PAD_MULTIPLE, CompressedFace
 
     order = list(parsed)
     keys = []
     for i in order:
         f = parsed[i]
-        keys.append((f.model_id, -(-f.height // 16) * 16, -(-f.width // 16) * 16))
+        keys.append((f.model_id, -(-f.height // PAD_MULTIPLE) * PAD_MULTIPLE, -(-f.width // PAD_MULTIPLE) * PAD_MULTIPLE))
     for group in _groups(keys, batch_size):
         members = [order[g] for g in group]
         net = load_model(registry.spec_for_id(parsed[members[0]].model_id).name, device)
         _, ph, pw = keys[group[0]]
-        stride = net.downsampling // 2
-        yield members, net, [CompressedFace(parsed[i].streams, ph // stride, pw // stride) for i in members]
+        yield members, net, [
+            CompressedFace(parsed[i].streams, ph // LATENT_STRIDE, pw // LATENT_STRIDE) for i in members
+        ]
 
 
 def decoded_groups(
@@ -232,7 +224,7 @@ def upgrade_batch(datas: Sequence[bytes], batch_size: int = DEFAULT_BATCH) -> li
     in one stream, so each decodes to exactly the pixels it did (8–10 bytes fewer
     for a 48×48 face). Current-format files come back unchanged; a file that fails
     to parse gives its :class:`FacecodecError` in its slot."""
-    parsed, errors = _parse_all(datas)
+    parsed, errors = parse_all(datas)
     results: list[bytes | FacecodecError | None] = [errors.get(i) for i in range(len(datas))]
     old = {i: f for i, f in parsed.items() if f.version != container.VERSION}
     for i in parsed.keys() - old.keys():
@@ -257,7 +249,7 @@ def decode_batch(
     """
     import torch
 
-    parsed, errors = _parse_all(datas)
+    parsed, errors = parse_all(datas)
     results: list[np.ndarray | FacecodecError | None] = [errors.get(i) for i in range(len(datas))]
     for members, _, x_hat in decoded_groups(parsed, _device(device), batch_size):
         pixels = (x_hat * 255).round_().to(torch.uint8).permute(0, 2, 3, 1).cpu().numpy()

@@ -22,8 +22,9 @@ from typing import Any
 from . import api, registry
 from .errors import BudgetError, FacecodecError
 from .imageio import to_array
+from .quality import QUALITY_MAX, QUALITY_RESOLUTION
 
-CODE_MAX = round(api.QUALITY_MAX * api.QUALITY_RESOLUTION)
+CODE_MAX = round(QUALITY_MAX * QUALITY_RESOLUTION)
 
 
 def bytes_for_bpp(bpp: float, width: int, height: int) -> int:
@@ -61,11 +62,11 @@ def encode_to_budget(
             raise FacecodecError("give one byte budget, or one per image")
 
     def encode_at(idx: list[int], codes: dict[int, int]) -> dict[int, api.Encoded]:
-        qualities = [codes[i] / api.QUALITY_RESOLUTION for i in idx]
+        qualities = [codes[i] / QUALITY_RESOLUTION for i in idx]
         out = api.encode_batch([arrays[i] for i in idx], model, qualities, device, batch_size)
         return dict(zip(idx, out))
 
-    code_min = round(registry.codec_spec(model).quality_min * api.QUALITY_RESOLUTION)
+    code_min = round(registry.codec_spec(model).quality_min * QUALITY_RESOLUTION)
     everyone = list(range(n))
     best: dict[int, api.Encoded] = {}
     results: list[api.Encoded | FacecodecError | None] = [None] * n

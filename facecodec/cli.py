@@ -1,28 +1,61 @@
 """The ``facecodec`` command line: thin click commands over the Python API.
 
 Exit codes: 0 success, 1 a facecodec error (bad input, unknown model, missing
-weights, some files in a batch failed), 2 a usage error (bad option).
+weights, some files in a batch failed), 2 a usage error (bad option, a quality
+the codec does not code, arguments that cannot work together).
+
+Every error line on stderr starts with ``error: `` (click's usage errors
+included), every warning with ``warning: ``.
 """
 
 from __future__ import annotations
 
+import io
+import re
 import sys
 
 import click
 
 from . import __version__
-from .errors import FacecodecError
+from .devices import DEVICE_CHOICES
+from .errors import FacecodecError, UsageError
 from .registry import DEFAULT_CODEC  # the registry imports no torch
+
+_ERROR_PREFIX = re.compile(r"^Error: ", flags=re.MULTILINE)
+
+
+def _lowercase_error(exc: click.ClickException) -> click.ClickException:
+    """Make ``exc`` print its ``Error: ...`` line as ``error: ...`` (one style for every error)."""
+    show = exc.show
+
+    def lowercase_show(file=None) -> None:
+        buf = io.StringIO()
+        show(file=buf)
+        click.echo(_ERROR_PREFIX.sub("error: ", buf.getvalue()), file=file or sys.stderr, nl=False)
+
+    exc.show = lowercase_show  # type: ignore[method-assign]
+    return exc
 
 
 class _Group(click.Group):
-    """Turns every FacecodecError into one line on stderr and exit code 1."""
+    """Turns every FacecodecError into one line ``error: ...`` on stderr and exit code 1
+    (2 for a :class:`~facecodec.errors.UsageError`), and click's errors into the same style."""
+
+    def make_context(self, *args, **kwargs) -> click.Context:  # type: ignore[override]
+        try:
+            return super().make_context(*args, **kwargs)
+        except click.ClickException as exc:
+            raise _lowercase_error(exc) from None
 
     def invoke(self, ctx: click.Context):  # type: ignore[override]
         try:
             return super().invoke(ctx)
+        except UsageError as exc:
+            raise _lowercase_error(click.UsageError(str(exc))) from None
         except FacecodecError as exc:
-            raise click.ClickException(str(exc)) from None
+            raise _lowercase_error(click.ClickException(str(exc))) from None
+        except click.ClickException as exc:
+            raise _lowercase_error(exc) from None
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
@@ -39,11 +72,16 @@ def main() -> None:
 
 _DEVICE = click.option(
     "--device", default="auto", show_default=True,
-    type=click.Choice(["auto", "cpu", "cuda"]), help="auto = CUDA when available, else CPU.",
+    type=click.Choice(DEVICE_CHOICES), help="auto = CUDA when available, else CPU.",
 )  # fmt: skip
 _FORCE = click.option("--force", "-f", is_flag=True, help="Overwrite existing output files.")
 _JSON = click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON lines.")
 _BATCH = click.option("--batch-size", default=64, show_default=True, type=click.IntRange(1, 4096))
+_QUIET = click.option("--quiet", is_flag=True, help="No summary line on stderr (printed only when stderr is a terminal).")
+
+
+def _stderr_is_terminal() -> bool:
+    return sys.stderr.isatty()
 
 
 def _model_choices() -> list[str]:
@@ -72,7 +110,8 @@ _IO_PATH = click.Path(allow_dash=True)
 @_BATCH
 @_FORCE
 @_JSON
-def encode(inputs, output, model, quality, max_bytes, target_bpp, device, batch_size, force, as_json) -> None:
+@_QUIET
+def encode(inputs, output, model, quality, max_bytes, target_bpp, device, batch_size, force, as_json, quiet) -> None:
     """Compress face images to .ffc files.
 
     \b
@@ -84,12 +123,22 @@ def encode(inputs, output, model, quality, max_bytes, target_bpp, device, batch_
       cat face.png | facecodec encode - -o - > face.ffc
     """
     from .batchio import run_encode
+    from .quality import DEFAULT_QUALITY, codec_quality_code, rounding_note
 
     if sum(x is not None for x in (quality, max_bytes, target_bpp)) > 1:
         raise click.UsageError("give one of --quality, --max-bytes and --target-bpp")
     budget = {"max_bytes": max_bytes} if max_bytes else {"target_bpp": target_bpp} if target_bpp else None
     model = model or DEFAULT_CODEC
-    _finish(run_encode(inputs, output, model, 4.0 if quality is None else quality, device, batch_size, force, as_json, budget))
+    if quality is not None:
+        codec_quality_code(model, quality)  # a QualityError names the codecs that code it (exit 2)
+        note = rounding_note(quality)
+        if note:
+            click.echo(f"warning: {note}", err=True)
+    summary = not (quiet or as_json) and _stderr_is_terminal()
+    _finish(run_encode(
+        inputs, output, model, DEFAULT_QUALITY if quality is None else quality, device, batch_size, force,
+        as_json, budget, show_summary=summary,
+    ))  # fmt: skip
 
 
 @main.command()
@@ -99,7 +148,8 @@ def encode(inputs, output, model, quality, max_bytes, target_bpp, device, batch_
 @_BATCH
 @_FORCE
 @_JSON
-def decode(inputs, output, device, batch_size, force, as_json) -> None:
+@_QUIET
+def decode(inputs, output, device, batch_size, force, as_json, quiet) -> None:
     """Decompress .ffc files to images (PNG unless -o names another format).
 
     \b
@@ -111,7 +161,8 @@ def decode(inputs, output, device, batch_size, force, as_json) -> None:
     """
     from .batchio import run_decode
 
-    _finish(run_decode(inputs, output, device, batch_size, force, as_json))
+    summary = not (quiet or as_json) and _stderr_is_terminal()
+    _finish(run_decode(inputs, output, device, batch_size, force, as_json, show_summary=summary))
 
 
 @main.command()
@@ -169,25 +220,28 @@ def info(files, as_json) -> None:
 
 
 @main.command()
-@_JSON
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON document: a list of model records.")
 def models(as_json) -> None:
-    """List registered models with their sizes, training data and measured figures."""
+    """List registered models with their sizes, training data and measured figures.
+
+    The default codec and the default classifier are marked [default].
+    """
     import json
 
-    from .registry import list_models
+    from .registry import DEFAULT_CLASSIFIER, list_models
 
-    records = list_models()
+    records = [{**r, "default": r["name"] in (DEFAULT_CODEC, DEFAULT_CLASSIFIER)} for r in list_models()]
     if as_json:
-        for r in records:
-            click.echo(json.dumps(r))
+        click.echo(json.dumps(records, indent=1))
         return
     for r in records:
-        weights = f"{r['weights_bytes'] / 1e6:.1f} MB" if r["weights_bytes"] else "missing"
+        weights = _size(r["weights_bytes"]) if r["weights_bytes"] else "missing"
         if r["retired"]:
             weights = "retired"
         params = f"{r['parameters']:,} parameters" if r["parameters"] else "parameters unknown"
         reads = f"reads {r['codec']}'s latent" if r.get("codec") else f"{r['channels']} channel(s)"
-        click.echo(f"{r['name']}  (id {r['id']}, {r['kind']}, {reads}, {params}, weights {weights})")
+        mark = "  [default]" if r["default"] else ""
+        click.echo(f"{r['name']}{mark}  (id {r['id']}, {r['kind']}, {reads}, {params}, weights {weights})")
         click.echo(f"    {r['description']}")
         if r["retired"]:
             click.echo(f"    retired: {r['retired']}")
@@ -219,11 +273,12 @@ def bench(data, split, out, models, baselines, qualities, limit, device, classif
 
     \b
     DATA is an .npz (shared/data layout), a FER2013 .csv, or an image folder
-    (class-per-folder: labelled; flat: no labels). Per codec and quality it
-    measures bpp of whole files (headers included), PSNR, SSIM, the held-out
-    recognizer panel's agreement and accuracy on the decoded faces (recognizers
-    no codec was trained or selected with: the figures to quote), a FER
-    classifier's accuracy and agreement, and encode/decode images/s; then
+    (class-per-folder: labelled; otherwise every image in it, unlabelled).
+    Per codec and quality it measures bpp of whole files (headers included),
+    PSNR, SSIM, the held-out recognizer panel's agreement and accuracy on the
+    decoded faces (recognizers no codec was trained or selected with: the
+    figures to quote), a FER classifier's accuracy and agreement, and
+    encode/decode images/s; then
     BD-rates and the fewest bytes that keep accuracy within 1 point of the
     originals.
     Examples:
@@ -250,6 +305,11 @@ def bench(data, split, out, models, baselines, qualities, limit, device, classif
         from .bench.console import print_report
 
         print_report(result)
+
+
+def _size(n: int) -> str:
+    """Bytes as kB under 1 MB, else MB (a 10,000-parameter head is 20 kB, not "0.0 MB")."""
+    return f"{n / 1e3:.1f} kB" if n < 1e6 else f"{n / 1e6:.1f} MB"
 
 
 def _read_bytes(name: str) -> bytes:

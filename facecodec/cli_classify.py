@@ -8,16 +8,41 @@ import sys
 
 import click
 
+from .devices import DEVICE_CHOICES
 from .errors import FacecodecError
 
 FORMATS = ("table", "json", "csv")
 
 
 def _collect(inputs: tuple[str, ...]) -> list[str]:
-    from .batchio import _collect as collect
+    from .batchio import collect_inputs
     from .imageio import IMAGE_SUFFIXES
 
-    return [source for source, _ in collect(inputs, (*IMAGE_SUFFIXES, ".ffc"))]
+    return [source for source, _ in collect_inputs(inputs, (*IMAGE_SUFFIXES, ".ffc"))]
+
+
+def _size_warning(name: str, data: bytes) -> str | None:
+    """A warning when image ``data`` is not a face crop of the classifier's size (it is resized)."""
+    import io
+
+    from PIL import Image
+
+    from .registry import FACE_SIZE
+
+    if data[:3] == b"FFC":
+        return None
+    try:
+        with Image.open(io.BytesIO(data)) as im:
+            w, h = im.size
+    except (OSError, ValueError, Image.DecompressionBombError):  # classify_batch reports it
+        return None
+    if (w, h) == (FACE_SIZE, FACE_SIZE):
+        return None
+    name = "stdin" if name == "-" else name
+    return (
+        f"{name} is {w}×{h}; classify reads {FACE_SIZE}×{FACE_SIZE} face crops: the whole image "
+        f"was resized to {FACE_SIZE}×{FACE_SIZE} – crop the face first"
+    )
 
 
 class _Output:
@@ -73,7 +98,7 @@ class _Output:
 @click.option("--mirror", is_flag=True, help="Pixel domain: also classify each face mirrored and average (2x the classifier's work, about +0.5 points).")
 @click.option("--format", "fmt", default="table", show_default=True, type=click.Choice(FORMATS), help="table (rich on a terminal), json (one JSON line per file) or csv.")
 @click.option("--json", "as_json", is_flag=True, help="Same as --format json.")
-@click.option("--device", default="auto", show_default=True, type=click.Choice(["auto", "cpu", "cuda"]))
+@click.option("--device", default="auto", show_default=True, type=click.Choice(DEVICE_CHOICES))
 @click.option("--batch-size", default=64, show_default=True, type=click.IntRange(1, 4096))
 def classify(inputs, model, domain, top_k, mirror, fmt, as_json, device, batch_size) -> None:
     """Recognise the expression of face crops: images and .ffc files.
@@ -90,7 +115,7 @@ def classify(inputs, model, domain, top_k, mirror, fmt, as_json, device, batch_s
     A file that cannot be read is reported on stderr and skipped; the exit
     code is then 1.
     """
-    from .batchio import _read as read_input
+    from .batchio import read_input
     from .recognition import classify_batch
 
     out = _Output("json" if as_json else fmt, top_k)
@@ -106,6 +131,10 @@ def classify(inputs, model, domain, top_k, mirror, fmt, as_json, device, batch_s
             except FacecodecError as exc:
                 failed += 1
                 click.echo(f"error: {name}: {exc}", err=True)
+                continue
+            warning = _size_warning(name, datas[-1])
+            if warning:
+                click.echo(f"warning: {warning}", err=True)
         results = classify_batch(
             datas, model=model, domain=domain, device=device, batch_size=batch_size, top_k=top_k, mirror=mirror
         )

@@ -14,6 +14,8 @@ from typing import Any
 
 import click
 
+from .devices import DEVICE_CHOICES
+
 _DATA_HELP = "Dataset: .npz (../shared/data layout), FER2013 .csv, or class-per-folder image tree."
 
 
@@ -30,7 +32,7 @@ def _common(default_out: str) -> Callable:
             click.option("--init", default=None, help="Start from these weights: a model name, .safetensors or checkpoint .pt."),
             click.option("--seed", default=0, show_default=True, type=int),
             click.option("--out", default=default_out, show_default=True, type=click.Path(), help="Run folder (last.pt, log.txt)."),
-            click.option("--device", default="auto", show_default=True, type=click.Choice(["auto", "cpu", "cuda"]), help="auto = CUDA when available."),
+            click.option("--device", default="auto", show_default=True, type=click.Choice(DEVICE_CHOICES), help="auto = CUDA when available."),
             click.option("--resume", is_flag=True, help="Continue from OUT/last.pt (changed options are recorded)."),
             click.option("--json", "as_json", is_flag=True, help="Print only JSON lines: one per epoch, then the checkpoint."),
         ]  # fmt: skip
@@ -193,7 +195,7 @@ def train_classifier_cmd(**opts: Any) -> None:
 
 
 _QUALITIES = click.option("--qualities", default="1,2,3,4,5,6,7,8", show_default=True, type=_parse_qualities, metavar="Q,Q,...", help="Comma-separated qualities to measure.")
-_DEVICE = click.option("--device", default="auto", show_default=True, type=click.Choice(["auto", "cpu", "cuda"]))
+_DEVICE = click.option("--device", default="auto", show_default=True, type=click.Choice(DEVICE_CHOICES))
 
 
 @train.command("export")
@@ -212,7 +214,10 @@ def train_export_cmd(checkpoint, name, out, measure_data, measure_split, qualiti
 
     from .train.export_models import export_model
 
-    entry = export_model(Path(checkpoint), name, Path(out), measure_data, measure_split, qualities, device, note)
+    entry = export_model(
+        Path(checkpoint), name, Path(out), measure_data, measure_split, qualities, device, note,
+        command=training_command,
+    )  # fmt: skip
     if as_json:
         click.echo(json.dumps({"name": name, **entry}))
         return
@@ -242,3 +247,31 @@ def train_measure_cmd(name, data, split, weights_dir, qualities, device, as_json
         click.echo(json.dumps({"name": name, "measured": measured}))
     else:
         click.echo(f"measured {name}: {measured['summary']}")
+
+
+def training_command(config: dict[str, Any]) -> str:
+    """The ``facecodec train ...`` command line a run's stored config came from (for the
+    manifest: :func:`facecodec.train.export_models.export_model` takes it as ``command``)."""
+    if "scale_min" in config:
+        sub = "tier"
+    else:
+        sub = ("joint" if config.get("joint") else "codec") if "lmbda_min" in config else "classifier"
+    command = train.commands[sub]
+    parts = [f"facecodec train {sub}"]
+    for param in command.params:
+        if param.name in ("resume",) or param.name not in config:
+            continue
+        value = config[param.name]
+        flag = param.opts[0]
+        if isinstance(value, bool):
+            if getattr(param, "secondary_opts", None):
+                parts.append(flag if value else param.secondary_opts[0])
+            elif value:
+                parts.append(flag)
+            continue
+        if value is None:
+            continue
+        if isinstance(value, (list, tuple)):
+            value = (" " if param.nargs > 1 else ",").join(f"{v:g}" if isinstance(v, float) else str(v) for v in value)
+        parts.append(f"{flag} {value if value != '' else repr('')}")
+    return " ".join(parts)

@@ -1,7 +1,8 @@
 """One exception hierarchy for everything facecodec raises on purpose.
 
 The library never prints or exits; the CLI turns any :class:`FacecodecError`
-into one line on stderr and exit code 1.
+into one line ``error: ...`` on stderr and exit code 1 (2 for a :class:`UsageError`
+or a :class:`QualityError`: arguments that cannot work together).
 """
 
 from __future__ import annotations
@@ -9,6 +10,11 @@ from __future__ import annotations
 
 class FacecodecError(Exception):
     """Base class of every error facecodec raises deliberately."""
+
+
+class UsageError(FacecodecError):
+    """Arguments that cannot work together (several inputs and one output file,
+    two inputs that would write the same output, ...): nothing was read or written."""
 
 
 # --- container (.ffc) -------------------------------------------------------
@@ -53,7 +59,7 @@ class WeightsError(FacecodecError):
     """Weights are missing, unreadable, or fail their sha256 check."""
 
 
-class QualityError(FacecodecError):
+class QualityError(UsageError):
     """A quality or rate target is outside what the model supports."""
 
 

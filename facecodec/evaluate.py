@@ -10,10 +10,27 @@ import numpy as np
 from . import api
 
 
+def psnr_from_mse(mse: float | np.ndarray, peak: float = 255.0) -> float | np.ndarray:
+    """PSNR in dB for a mean squared error (a number or an array of them) of images whose
+    largest value is ``peak`` (255 for uint8, 1 for [0, 1] floats); inf where ``mse`` is 0.
+
+    The one PSNR formula: :func:`psnr`, :func:`psnr_uint8`, the benchmarks and the
+    training logs all go through it."""
+    values = np.asarray(mse, dtype=np.float64)
+    with np.errstate(divide="ignore"):
+        out = 10 * np.log10(peak**2 / values)
+    return float(out) if out.ndim == 0 else out
+
+
+def psnr(originals: np.ndarray, decoded: np.ndarray, peak: float = 255.0) -> np.ndarray:
+    """Per-image PSNR in dB of two stacks of images (N, ...); inf for identical images."""
+    diff = originals.astype(np.float64) - decoded.astype(np.float64)
+    return psnr_from_mse(np.mean(diff.reshape(len(diff), -1) ** 2, axis=1), peak)  # type: ignore[return-value]
+
+
 def psnr_uint8(a: np.ndarray, b: np.ndarray) -> float:
     """PSNR in dB between two uint8 images (peak 255); inf for identical images."""
-    mse = float(np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2))
-    return float("inf") if mse == 0 else 10 * np.log10(255.0**2 / mse)
+    return float(psnr(a[None], b[None])[0])
 
 
 def measure_codec(

@@ -13,7 +13,6 @@ import io
 import os
 import tempfile
 from pathlib import Path
-from typing import BinaryIO
 
 import numpy as np
 
@@ -130,8 +129,3 @@ def default_file_mode() -> int:
     mask = os.umask(0)
     os.umask(mask)
     return 0o666 & ~mask
-
-
-def read_stream(stream: BinaryIO) -> bytes:
-    """All bytes of a binary stream (stdin)."""
-    return stream.read()

@@ -55,6 +55,7 @@ from PIL import Image, ImageFile, UnidentifiedImageError
 
 from . import container, registry
 from .errors import FacecodecError
+from .quality import quality_from_code
 
 __all__ = ["DEVICE", "FORMAT", "MIME_TYPE", "FfcDecoder", "FfcImageError", "FfcImageFile"]
 
@@ -69,8 +70,6 @@ _DECODER = "ffc"
 # their cap, the CRC. Reading one byte more lets the container report trailing
 # data instead of silently ignoring it.
 _MAX_FILE_BYTES = 32 + 2 * container.MAX_STREAM_BYTES + 4
-# Same as facecodec.api.QUALITY_RESOLUTION, without importing numpy at open time.
-_QUALITY_RESOLUTION = 16
 
 
 class FfcImageError(FacecodecError, UnidentifiedImageError):
@@ -124,7 +123,7 @@ class FfcImageFile(ImageFile.ImageFile):
         self.info.update(
             model=spec.name,
             model_id=ffc.model_id,
-            quality=ffc.quality_code / _QUALITY_RESOLUTION,
+            quality=quality_from_code(ffc.quality_code),
             format_version=ffc.version,
         )
         self.tile = [_tile(_DECODER, (0, 0, *self.size), 0, None)]

@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from . import api, container, registry
+from .devices import pick_device
 from .errors import FacecodecError, ImageError, UnknownModel
 from .imageio import load_image, to_array
 
@@ -39,7 +40,7 @@ if TYPE_CHECKING:
     import torch
 
 DOMAINS = ("auto", "latent", "pixel")
-INPUT_SIZE = 48
+INPUT_SIZE = registry.FACE_SIZE
 
 
 @dataclass(frozen=True)
@@ -164,11 +165,11 @@ def classify_batch(
         if domain == "pixel":
             raise FacecodecError(f"{model!r} is a latent head; it cannot classify pixels")
         head_spec, domain = registry.get_spec(model), "latent"
-    dev = api._device(device)
+    dev = str(pick_device(device))
     results: list[Prediction | FacecodecError | None] = [None] * len(items)
 
     ffc = {i: bytes(it) for i, it in enumerate(items) if _is_ffc(it)}
-    parsed, errors = api._parse_all(list(ffc.values()))
+    parsed, errors = api.parse_all(list(ffc.values()))
     keys = list(ffc)
     parsed = {keys[j]: f for j, f in parsed.items()}
     for j, exc in errors.items():

@@ -462,6 +462,8 @@ _BY_NAME = {s.name: s for s in _SPECS}
 _BY_ID = {s.model_id: s for s in _SPECS}
 DEFAULT_CODEC = "face-fer-v3"  # the FER-optimised codec (expression code + latent head)
 DEFAULT_CLASSIFIER = "fer-cnn-joint-v1"
+#: every registered model is trained on FACE_SIZE×FACE_SIZE face crops
+FACE_SIZE = 48
 #: the pixel classifier for a codec's decoded files when none is named (else
 #: DEFAULT_CLASSIFIER): the one trained jointly with that codec
 CODEC_CLASSIFIERS = {
@@ -567,6 +569,14 @@ def build_architecture(spec: ModelSpec) -> torch.nn.Module:
     return getattr(module, class_name)(**spec.kwargs)
 
 
+def weights_bases(spec: ModelSpec) -> tuple[ModelSpec, ...]:
+    """The models whose weights ``spec``'s extend (:attr:`ModelSpec.weights_base`), first to last."""
+    if not spec.weights_base:
+        return ()
+    base = get_spec(spec.weights_base)
+    return (*weights_bases(base), base)
+
+
 def create_model(
     name: str, *, pretrained: bool = True, device: str | torch.device = "cpu"
 ) -> torch.nn.Module:
@@ -578,7 +588,7 @@ def create_model(
     if pretrained:
         from .weights import load_weights
 
-        load_weights(model, spec)
+        load_weights(model, spec, weights_bases(spec))
     model.eval()
     return model.to(device)
 

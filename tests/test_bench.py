@@ -260,18 +260,20 @@ def test_cli_bench_json_and_table(labelled_dir: Path, tmp_path: Path, fake_class
 
 
 @pytest.mark.parametrize(
-    "extra, message",
+    "extra, message, code",
     [
-        (["--baselines", "gif"], "unknown baseline 'gif'"),
-        (["-q", "jpeg=500"], "outside 1..95"),
-        (["-q", "avif=10", "--baselines", "jpeg"], "does not bench"),
-        (["-q", "jpeg"], "CODEC=Q1,Q2"),
-        (["--model", "nope"], "unknown model 'nope'"),
+        (["--baselines", "gif"], "unknown baseline 'gif'", 2),
+        (["-q", "jpeg=500"], "outside 1..95", 2),
+        (["-q", "avif=10", "--baselines", "jpeg"], "does not bench", 2),
+        (["-q", "jpeg"], "CODEC=Q1,Q2", 2),
+        (["--model", "nope"], "unknown model 'nope'", 1),
     ],
 )
-def test_cli_bench_errors_are_one_line(labelled_dir: Path, tmp_path: Path, extra, message):
+def test_cli_bench_errors_are_one_line(labelled_dir: Path, tmp_path: Path, extra, message, code):
+    """Usage errors (options that cannot work) exit 2, other errors 1; one line ``error: ...`` each."""
     res = CliRunner().invoke(main, ["bench", str(labelled_dir), "--out", str(tmp_path), *extra])
-    assert res.exit_code == 1, res.output
+    assert res.exit_code == code, res.output
+    assert res.output.startswith("error: "), res.output
     assert message in res.output and res.output.count("\n") == 1
 
 
@@ -379,3 +381,24 @@ def test_metrics():
     assert metrics.ssim_window(48, 48) == 11 and metrics.ssim_window(8, 20) == 7
     x = metrics.classifier_input(np.zeros((2, 64, 40, 3), np.uint8))
     assert tuple(x.shape) == (2, 1, 48, 48)
+
+
+def test_every_psnr_is_the_same_formula():
+    """The benchmark's, the evaluator's and the training loop's PSNR agree (one formula)."""
+    import torch
+
+    from facecodec.bench import metrics
+    from facecodec.evaluate import psnr, psnr_uint8
+    from facecodec.train.loop import psnr as training_psnr
+
+    rng = np.random.default_rng(1)
+    a = rng.integers(0, 256, (3, 48, 48, 1), dtype=np.uint8)
+    b = np.clip(a.astype(int) + rng.integers(-9, 10, a.shape), 0, 255).astype(np.uint8)
+    mse = ((a.astype(np.float64) - b) ** 2).reshape(3, -1).mean(1)
+    expected = 10 * np.log10(255.0**2 / mse)
+    assert psnr(a, b) == pytest.approx(expected)
+    assert metrics.psnr(a, b) == pytest.approx(expected)
+    assert [psnr_uint8(x, y) for x, y in zip(a, b)] == pytest.approx(expected)
+    as_float = [torch.from_numpy(v).permute(0, 3, 1, 2).double() / 255 for v in (b, a)]
+    assert training_psnr(*as_float) == pytest.approx(expected)
+    assert psnr_uint8(a[0], a[0]) == math.inf and metrics.psnr(a, a).tolist() == [metrics.PSNR_CAP] * 3

@@ -203,6 +203,18 @@ def test_cli_bad_files_are_reported_and_others_processed(mixed_dir: Path, tmp_pa
     assert "Traceback" not in result.output
 
 
+def test_cli_warns_when_an_image_is_not_a_face_crop(tmp_path: Path, make_face, write_png) -> None:
+    photo = write_png(make_face(7, 512, 512), tmp_path / "photo.png")
+    crop = write_png(make_face(8), tmp_path / "crop.png")
+    result = run("classify", photo, crop, "--json", "--device", "cpu")
+    assert result.exit_code == 0, result.output
+    assert len(result.stdout.splitlines()) == 2  # a warning, not an error: both are classified
+    assert result.stderr.splitlines() == [
+        f"warning: {photo} is 512×512; classify reads 48×48 face crops: the whole image was resized to "
+        "48×48 – crop the face first"
+    ]
+
+
 def test_cli_unknown_model_is_one_line(mixed_dir: Path) -> None:
     assert_one_line_error(run("classify", mixed_dir / "a.png", "--model", "nope", "--device", "cpu"), "unknown model")
 

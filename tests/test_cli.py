@@ -37,14 +37,21 @@ def tmp_files(root: Path) -> list[Path]:
     return [p for p in root.rglob(".*.tmp")] + [p for p in root.rglob("*.tmp")]
 
 
-def assert_one_line_error(result: Result, *needles: str) -> None:
-    assert result.exit_code == 1, result.output
+def assert_one_line_error(result: Result, *needles: str, code: int = 1) -> None:
+    """Exit ``code``, no traceback, and exactly one line ``error: ...`` on stderr holding ``needles``."""
+    assert result.exit_code == code, result.output
     assert "Traceback" not in result.output
     assert isinstance(result.exception, SystemExit), result.exception
     lines = [line for line in result.stderr.splitlines() if line.strip()]
     assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("error: "), lines[0]
     for needle in needles:
         assert needle in lines[0], lines[0]
+
+
+def assert_usage_error(result: Result, *needles: str) -> None:
+    """A usage error: exit 2, one line ``error: ...`` (see :func:`assert_one_line_error`)."""
+    assert_one_line_error(result, *needles, code=2)
 
 
 def read_png(data_or_path: bytes | Path) -> np.ndarray:
@@ -119,9 +126,96 @@ def test_directory_round_trip_keeps_relative_paths(image_dir: Path, tmp_path: Pa
 
 def test_several_files_need_an_output_directory(image_dir: Path) -> None:
     result = run("encode", image_dir / "a.png", image_dir / "b.png")
-    assert_one_line_error(result, "-o DIRECTORY")
+    assert_usage_error(result, "-o DIRECTORY")
     result = run("encode", image_dir / "a.png", image_dir / "b.png", "-o", image_dir / "a.png")
-    assert_one_line_error(result, "is a file")
+    assert_usage_error(result, "is a file")
+
+
+@pytest.mark.parametrize("command", ["encode", "decode"])
+def test_several_inputs_and_a_file_name_as_output_is_a_usage_error(command: str, image_dir: Path, tmp_path: Path) -> None:
+    """``encode a.png b.png -o out.ffc`` used to create a directory named out.ffc."""
+    if command == "encode":
+        inputs = [image_dir / "a.png", image_dir / "b.png"]
+    else:
+        coded = tmp_path / "coded"
+        assert run("encode", image_dir / "a.png", image_dir / "b.png", "-o", coded).exit_code == 0
+        inputs = [coded / "a.ffc", coded / "b.ffc"]
+    target = tmp_path / ("out.ffc" if command == "encode" else "out.png")
+    assert_usage_error(run(command, *inputs, "-o", target), "looks like a file name", f"{target}/")
+    assert not target.exists()
+    # a directory input is several inputs too
+    assert_usage_error(run(command, inputs[0].parent, "-o", target), "looks like a file name")
+    assert not target.exists()
+    # a trailing slash asks for a directory of that name
+    assert run(command, *inputs, "-o", f"{target}/").exit_code == 0
+    assert sorted(p.name for p in target.iterdir()) == sorted(p.stem + (".ffc" if command == "encode" else ".png") for p in inputs)
+
+
+@pytest.mark.parametrize("force", [[], ["--force"]], ids=["plain", "force"])
+def test_colliding_outputs_are_refused_before_anything_is_written(force: list[str], image_dir: Path, tmp_path: Path, faces, write_png) -> None:
+    """Two inputs with one name in different folders: the second used to replace the first."""
+    other = write_png(faces["b"], tmp_path / "other" / "a.png")
+    out = tmp_path / "out"
+    result = run("encode", image_dir / "a.png", other, "-o", out, *force)
+    assert_usage_error(result, str(image_dir / "a.png"), str(other), "a.ffc")
+    assert not out.exists()
+    # one name, two suffixes in one folder: a.png and a.jpg would both be a.ffc
+    (image_dir / "sub" / "c.jpg").write_bytes((image_dir / "a.png").read_bytes())
+    assert_usage_error(run("encode", image_dir, "-o", out, *force), "c.ffc")
+    assert not out.exists()
+    # the same file twice
+    assert_usage_error(run("encode", image_dir / "b.png", image_dir / "b.png", "-o", out, *force), "given twice")
+    assert not out.exists()
+
+    # decode: two a.ffc from different folders into one -o folder
+    first, second = tmp_path / "c1", tmp_path / "c2"
+    assert run("encode", image_dir / "a.png", "-o", f"{first}/").exit_code == 0
+    assert run("encode", other, "-o", f"{second}/").exit_code == 0
+    decoded = tmp_path / "decoded"
+    assert_usage_error(run("decode", first / "a.ffc", second / "a.ffc", "-o", decoded, *force), "a.png")
+    assert not decoded.exists()
+
+
+# --- summary and warnings -------------------------------------------------------------------
+def test_summary_line_on_a_terminal(image_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from facecodec import cli
+
+    monkeypatch.setattr(cli, "_stderr_is_terminal", lambda: True)
+    out = tmp_path / "out"
+    result = run("encode", image_dir / "a.png", image_dir / "b.png", "-o", out)
+    assert result.exit_code == 0, result.output
+    sizes = [(out / n).stat().st_size for n in ("a.ffc", "b.ffc")]
+    bpp = sum(n * 8 / (48 * 48) for n in sizes) / 2
+    assert result.stderr.splitlines()[-1] == f"encoded 2 files, {sum(sizes)} bytes, {bpp:.3g} bpp avg → {out}/"
+
+    # without -o: the summary says where the file went
+    result = run("encode", image_dir / "b.png")
+    assert result.exit_code == 0, result.output
+    assert result.stderr.splitlines()[-1].endswith(f"→ {image_dir / 'b.ffc'} (next to the input)")
+
+    result = run("decode", out, "-o", tmp_path / "decoded")
+    assert result.exit_code == 0, result.output
+    assert result.stderr.splitlines()[-1] == f"decoded 2 files → {tmp_path / 'decoded'}/"
+
+    # --quiet, --json and a run where nothing was written print no summary
+    for args in (["--quiet"], ["--json"]):
+        assert "→" not in run("decode", out, "-o", tmp_path / "again", "--force", *args).stderr
+    assert_one_line_error(run("encode", tmp_path / "missing.png", "-o", tmp_path / "m.ffc"), "missing.png")
+
+
+def test_no_summary_when_stderr_is_not_a_terminal(image_dir: Path, tmp_path: Path) -> None:
+    result = run("encode", image_dir / "a.png", image_dir / "b.png", "-o", tmp_path / "out")
+    assert result.exit_code == 0 and result.stderr == ""
+
+
+def test_encode_warns_about_inputs_that_are_not_face_crops(image_dir: Path, tmp_path: Path) -> None:
+    result = run("encode", image_dir / "a.png", image_dir / "odd.png", "-o", tmp_path / "out")
+    assert result.exit_code == 0, result.output
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1, result.stderr  # a.png is a 48×48 crop: no warning
+    assert lines[0].startswith(f"warning: {image_dir / 'odd.png'} is 53×37;")
+    assert "48×48 face crops" in lines[0] and "crop the face first" in lines[0]
+    assert (tmp_path / "out" / "odd.ffc").exists()
 
 
 # --- pipes --------------------------------------------------------------------------
@@ -191,7 +285,8 @@ def test_models_text_and_json() -> None:
 
     as_json = run("models", "--json")
     assert as_json.exit_code == 0
-    records = [json.loads(line) for line in as_json.stdout.splitlines()]
+    records = json.loads(as_json.stdout)  # one document: a list of records
+    assert isinstance(records, list)
     by_name = {r["name"]: r for r in records}
     assert "face-hp-v1" in by_name
     entry = by_name["face-hp-v1"]
@@ -201,6 +296,23 @@ def test_models_text_and_json() -> None:
     assert entry["parameters"] > 100_000
     assert by_name["fer-latent-v1"]["retired"] and entry["retired"] is None
     assert "retired: superseded by" in text.stdout
+
+    # the defaults are marked, in both forms
+    assert {r["name"] for r in records if r["default"]} == {registry.DEFAULT_CODEC, registry.DEFAULT_CLASSIFIER}
+    marked = [line.split()[0] for line in text.stdout.splitlines() if "[default]" in line]
+    assert sorted(marked) == sorted([registry.DEFAULT_CODEC, registry.DEFAULT_CLASSIFIER])
+
+
+def test_models_shows_small_weights_in_kilobytes() -> None:
+    """Latent heads (about 20 kB) used to show as "weights 0.0 MB"."""
+    text = run("models").stdout
+    records = json.loads(run("models", "--json").stdout)
+    small = [r for r in records if r["weights_bytes"] and r["weights_bytes"] < 1e6 and not r["retired"]]
+    assert small, "no model with weights under 1 MB"
+    lines = {line.split()[0]: line for line in text.splitlines() if line and not line.startswith(" ")}
+    assert "weights 0.0 MB" not in text
+    for r in small:
+        assert f"weights {r['weights_bytes'] / 1e3:.1f} kB" in lines[r["name"]], lines[r["name"]]
 
 
 def test_classify_with_retired_head_is_one_error_line(sample, tmp_path: Path) -> None:
@@ -215,7 +327,7 @@ def test_models_without_weights_still_lists(tmp_path: Path, use_weights) -> None
     use_weights(tmp_path)
     result = run("models", "--json")
     assert result.exit_code == 0
-    entry = {r["name"]: r for r in map(json.loads, result.stdout.splitlines())}["face-hp-v1"]
+    entry = {r["name"]: r for r in json.loads(result.stdout)}["face-hp-v1"]
     assert entry["weights_available"] is False
     assert "missing" in run("models").stdout
 
@@ -319,13 +431,38 @@ def test_usage_errors_exit_2(args: list[str]) -> None:
     result = run(*args)
     assert result.exit_code == 2, result.output
     assert "Traceback" not in result.output
+    # click's usage errors in the same style as facecodec's own: "error: ..."
+    assert "Error:" not in result.stderr
+    assert [line for line in result.stderr.splitlines() if line.startswith("error: ")], result.stderr
 
 
 @pytest.mark.parametrize("quality", ["9", "0", "-1", "nan"])
-def test_quality_out_of_range_exit_1(quality: str, image_dir: Path, tmp_path: Path) -> None:
+def test_quality_out_of_range_is_a_usage_error(quality: str, image_dir: Path, tmp_path: Path) -> None:
     result = run("encode", image_dir / "a.png", "-o", tmp_path / "a.ffc", "-q", quality)
-    assert_one_line_error(result, "quality")
+    assert_usage_error(result, f"{registry.DEFAULT_CODEC} codes qualities 1..8", "outside every codec's qualities")
     assert not (tmp_path / "a.ffc").exists()
+
+
+def test_quality_error_names_the_codecs_that_code_it(image_dir: Path, tmp_path: Path) -> None:
+    tiers = [n for n in registry.model_names("codec") if registry.codec_spec(n).quality_min <= 0.25]
+    assert tiers, "no codec with an expression-only tier"
+    result = run("encode", image_dir / "a.png", "-o", tmp_path / "a.ffc", "-q", "0.25")
+    assert_usage_error(
+        result, f"{registry.DEFAULT_CODEC} codes qualities 1..8; 0.25 needs a codec with an expression-only tier: "
+        + ", ".join(tiers),
+    )  # fmt: skip
+    assert not (tmp_path / "a.ffc").exists()
+
+
+def test_quality_off_the_grid_is_reported_as_rounded(image_dir: Path, tmp_path: Path) -> None:
+    stored = api.quality_from_code(api.quality_code(1.03))
+    assert stored != 1.03
+    result = run("encode", image_dir / "a.png", "-o", tmp_path / "a.ffc", "-q", "1.03")
+    assert result.exit_code == 0, result.output
+    assert f"warning: quality 1.03 rounded to {stored:g}" in result.stderr
+    assert api.describe((tmp_path / "a.ffc").read_bytes())["quality"] == stored
+    on_grid = run("encode", image_dir / "b.png", "-o", tmp_path / "b.ffc", "-q", "1.0625")
+    assert on_grid.exit_code == 0 and "rounded" not in on_grid.stderr
 
 
 def test_help_and_version() -> None:

@@ -218,6 +218,23 @@ def test_flat_folder_has_no_labels(tmp_path: Path, make_face, write_png) -> None
     assert faces.images.shape == (2, 48, 48, 1)
 
 
+def test_mixed_folder_counts_every_image(tmp_path: Path, make_face, write_png) -> None:
+    """Images at the top level beside one sub-folder: the sub-folder used to become the only
+    class and the top-level images were skipped. Now every image counts, unlabelled."""
+    for i in range(3):
+        write_png(make_face(i), tmp_path / f"{i}.png")
+    write_png(make_face(3), tmp_path / "more" / "3.png")
+    write_png(make_face(4), tmp_path / "more" / "deeper" / "4.png")
+    (tmp_path / "notes.txt").write_text("not an image")
+    faces = load_faces(tmp_path)
+    assert faces.labels is None and faces.classes == ()
+    assert len(faces) == 5
+    from facecodec.bench.runner import load_dataset
+
+    benched, split = load_dataset(tmp_path, "auto")  # what `facecodec bench DIR` reads
+    assert len(benched) == 5 and split == "all"
+
+
 def test_folder_without_images(tmp_path: Path) -> None:
     (tmp_path / "a").mkdir()
     (tmp_path / "a" / "readme.txt").write_text("nothing here")

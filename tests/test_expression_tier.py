@@ -57,12 +57,13 @@ def test_mixed_batches_split_between_the_tiers(faces) -> None:
 
 
 def test_qualities_below_1_only_for_a_codec_with_a_tier(faces, tmp_path: Path, write_png) -> None:
-    with pytest.raises(QualityError, match=r"outside 1\.\.8"):
+    with pytest.raises(QualityError, match=r"face-fer-v4 codes qualities 1\.\.8; 0\.5 needs a codec with an expression-only tier: .*face-fer-v5"):
         api.encode(faces["a"], model="face-fer-v4", quality=0.5, device="cpu")
-    with pytest.raises(QualityError, match=r"outside 0\.25\.\.8"):
+    with pytest.raises(QualityError, match=r"face-fer-v5 codes qualities 0\.25\.\.8; 0\.2 is outside every codec's"):
         api.encode(faces["a"], model="face-fer-v5", quality=0.2, device="cpu")
     png = write_png(faces["a"], tmp_path / "a.png")
-    assert_one_line_error(run("encode", png, "-o", tmp_path / "a.ffc", "--model", "face-fer-v4", "-q", "0.5"), "outside 1..8")
+    result = run("encode", png, "-o", tmp_path / "a.ffc", "--model", "face-fer-v4", "-q", "0.5")
+    assert_one_line_error(result, "face-fer-v4 codes qualities 1..8", "face-fer-v5", code=2)
     assert not (tmp_path / "a.ffc").exists()
     result = run("encode", png, "-o", tmp_path / "a.ffc", "--model", "face-fer-v5", "-q", "0.5")
     assert result.exit_code == 0, result.output

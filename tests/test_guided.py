@@ -72,7 +72,7 @@ def test_joint_training_leaves_the_guide_alone(tmp_path: Path, tiny_npz: Path) -
     assert result.exit_code == 0, result.output
     state = torch.load(out / "last.pt", weights_only=True)["model"]
     teacher = registry.create_model("fer-cnn-joint-v1")
-    trunk = teacher.body[: teacher._split()].state_dict()
+    trunk = teacher.body[: teacher.split_index()].state_dict()
     assert all(torch.equal(state[f"guide.{k}"], v) for k, v in trunk.items())
     assert state["guide_proj.weight"].abs().sum() > 0  # the projection learned
 

@@ -36,7 +36,7 @@ def test_codec_train_resume_export(tmp_path: Path, tiny_npz: Path, monkeypatch) 
     weights = tmp_path / "weights"
     refused = CliRunner().invoke(main, ["train", "export", str(out / "last.pt"), "--name", "face-hp-v1", "--out",
                                         str(weights), "--measure-data", str(tiny_npz), "--qualities", "1,9"])  # fmt: skip
-    assert refused.exit_code == 1 and "quality 9 is outside 1..8" in refused.output
+    assert refused.exit_code == 2 and "quality 9 is outside 1..8" in refused.output  # a usage error
     assert not (weights / "face-hp-v1.safetensors").exists()  # checked before anything is written
     _run("train", "export", str(out / "last.pt"), "--name", "face-hp-v1", "--out", str(weights),
          "--measure-data", str(tiny_npz), "--measure-split", "val", "--qualities", "1,8")  # fmt: skip
@@ -339,8 +339,8 @@ def test_consistency_weight_is_for_joint_training(tmp_path: Path, tiny_npz: Path
 def test_augment_flag_feeds_affine_views_and_is_recorded(
     tmp_path: Path, tiny_npz: Path, monkeypatch, augment: bool
 ) -> None:
+    from facecodec.cli_train import training_command
     from facecodec.train import codec_trainer
-    from facecodec.train.export_models import training_command
 
     calls = []
     original = codec_trainer.random_affine
@@ -402,8 +402,8 @@ def test_random_degrade_changes_the_drawn_share_and_keeps_the_range() -> None:
 def test_degrade_feeds_degraded_originals_to_the_classifier_and_is_recorded(
     tmp_path: Path, tiny_npz: Path, monkeypatch
 ) -> None:
+    from facecodec.cli_train import training_command
     from facecodec.train import codec_trainer
-    from facecodec.train.export_models import training_command
 
     shares = []
     original = codec_trainer.random_degrade
@@ -464,9 +464,8 @@ def test_the_recorded_training_command_parses_back_to_the_run(tiny_npz: Path) ->
     import shlex
     from dataclasses import asdict
 
-    from facecodec.cli_train import train
+    from facecodec.cli_train import train, training_command
     from facecodec.train.codec_trainer import CodecTrainConfig
-    from facecodec.train.export_models import training_command
 
     config = CodecTrainConfig(data=str(tiny_npz), model="face-fer-v5", joint=True, classifier="fer-cnn-joint-v5",
                               quality_range=(0.25, 8.0), val_qualities=[0.5, 2.0])  # fmt: skip

@@ -202,3 +202,20 @@ def test_half_precision_weights_store_the_rounded_model(weights_dir: Path, use_w
         assert torch.equal(loaded[key], value.to(loaded[key].dtype)), key
     face = (np.arange(48 * 48, dtype=np.uint8).reshape(48, 48, 1) * 7) % 251
     assert api.decode_array(api.encode(face, model=codec, device="cpu")).shape == face.shape
+
+
+def test_retire_weights_keeps_the_record_and_drops_the_file(copy: Path, random_model) -> None:
+    from facecodec.errors import TrainingError
+    from facecodec.train.export import retire_weights, save_weights
+
+    name = next(n for n in registry.model_names(retired=True) if registry.get_spec(n).retired)
+    save_weights(random_model(name), name, copy, {"kind": registry.get_spec(name).kind})
+    sha = weights.read_manifest(copy)["models"][name]["sha256"]
+    retire_weights(name, copy)
+    manifest = weights.read_manifest(copy)
+    assert name not in manifest["models"] and not (copy / registry.get_spec(name).weights_file).exists()
+    assert manifest["retired"][name]["sha256"] == sha
+    assert manifest["retired"][name]["reason"] == registry.get_spec(name).retired
+    with pytest.raises(TrainingError, match="not marked retired"):
+        retire_weights("face-hp-v1", copy)
+    assert (copy / "face-hp-v1.safetensors").exists()

@@ -34,6 +34,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from ..errors import FacecodecError, QualityError
+from ..quality import QUALITY_MAX, QUALITY_MIN, quality_code, quality_from_code
 
 BASELINES = ("jpeg", "jpeg2000", "webp", "avif", "jxl")
 
@@ -218,7 +219,7 @@ class FacecodecCodec(Codec):
     batch_size: int = 256
 
     family: ClassVar[str] = "facecodec"
-    low, high = 1.0, 8.0
+    low, high = QUALITY_MIN, QUALITY_MAX
     default_qualities = (1, 2, 3, 4, 5, 6, 7, 8)
 
     @property
@@ -233,8 +234,6 @@ class FacecodecCodec(Codec):
             self.default_qualities = (self.low, 0.5, 0.75, *FacecodecCodec.default_qualities)
 
     def check_quality(self, q: float) -> float:
-        from ..api import quality_code, quality_from_code
-
         return quality_from_code(quality_code(q, self.low))
 
     def encode_many(self, images: Sequence[np.ndarray], quality: float) -> list[bytes]:

@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import DatasetError, FacecodecError
+from ..errors import DatasetError, FacecodecError, UsageError
 from . import codecs, metrics
 
 NO_CLASSIFIER = "no classifier registered"
@@ -366,7 +366,7 @@ def _sweeps(
     }
     for name in wanted:
         if name not in codecs.BASELINES:
-            raise FacecodecError(
+            raise UsageError(
                 f"unknown baseline {name!r}; choose from {', '.join(codecs.BASELINES)}"
             )
         why = codecs.baseline_available(name)
@@ -379,7 +379,7 @@ def _sweeps(
         ]
     unknown = set(overrides) - set(sweeps) - set(wanted)
     if unknown:
-        raise FacecodecError(
+        raise UsageError(
             f"--qualities names {', '.join(sorted(unknown))}, which this run does not bench "
             f"(codecs: {', '.join(sweeps)})"
         )

@@ -57,17 +57,18 @@ class FerNet(nn.Module):
             x = F.interpolate(x, size=(INPUT_SIZE, INPUT_SIZE), mode="bilinear", antialias=True, align_corners=False)
         return (x - 0.5) / 0.25
 
-    def _split(self) -> int:
-        # index after the last pooling layer (found, not fixed: inference copies fold BatchNorm away)
+    def split_index(self) -> int:
+        """Index in ``body`` after the last pooling layer: where the last stage starts."""
+        # found, not fixed: inference copies fold BatchNorm away
         return max(i for i, m in enumerate(self.body) if isinstance(m, nn.MaxPool2d)) + 1
 
     def stage_map(self, x: torch.Tensor) -> torch.Tensor:
         """The feature map entering the last stage (B, 4·width, H/8, W/8)."""
-        return self.body[: self._split()](self._prepare(x))
+        return self.body[: self.split_index()](self._prepare(x))
 
     def last_stage(self) -> nn.Sequential:
         """The layers after the last pooling (the modules themselves, renumbered from 0)."""
-        return nn.Sequential(*list(self.body)[self._split() :])
+        return nn.Sequential(*list(self.body)[self.split_index() :])
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
         """Pooled penultimate features (B, 8·width)."""

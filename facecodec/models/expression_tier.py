@@ -43,7 +43,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .entropy_coding import StreamReader, encode_joint
-from .hyperprior import CompressedFace, _chunked
+from .hyperprior import LATENT_STRIDE, CompressedFace, chunked
 from .latent_classifier import CODE_SIZE
 from .semantic import SemanticFaceHyperprior
 
@@ -110,7 +110,7 @@ class ExpressionTierHyperprior(SemanticFaceHyperprior):
     def expression_code(self, x: torch.Tensor) -> torch.Tensor:
         """The code ``s`` (B, K, h, w) before any gain (the image transform is not run)."""
         _, pooled = self._guide_view(x)
-        size = (-(-x.shape[-2] // 8), -(-x.shape[-1] // 8))  # g_a's 8× downsampling, rounded up
+        size = (-(-x.shape[-2] // LATENT_STRIDE), -(-x.shape[-1] // LATENT_STRIDE))  # rounded up
         return self._code(pooled, size)
 
     def tier_latent(self, code_hat: torch.Tensor) -> torch.Tensor:
@@ -191,7 +191,7 @@ class ExpressionTierHyperprior(SemanticFaceHyperprior):
         picked = tier.nonzero().flatten()
         _, _, y_table = self._prepared()
         gain, _ = self.tier_gains(quality[picked].to(x.device, x.dtype))
-        y = (_chunked(self.expression_code, x[picked.to(x.device)]) * gain).cpu()
+        y = (chunked(self.expression_code, x[picked.to(x.device)]) * gain).cpu()
         means, index = self._tier_prior(y.shape[2], y.shape[3])
         symbols = torch.round(y.double() - means).int()
         for j, i in enumerate(picked.tolist()):
@@ -234,7 +234,7 @@ class ExpressionTierHyperprior(SemanticFaceHyperprior):
         rest, picked = (~tier).nonzero().flatten().tolist(), tier.nonzero().flatten().tolist()
         if rest:
             out[rest] = self.synthesize(y_hat[rest])
-        out[picked] = _chunked(
+        out[picked] = chunked(
             lambda c: self.tier_synthesis(c, (h, w)), y_hat[picked, self.image_channels :]
         ).clamp_(0, 1)
         return out

@@ -51,7 +51,7 @@ class GuidedFaceHyperprior(FaceHyperprior):
     ) -> None:
         super().__init__(in_channels=in_channels, N=N, M=M, levels=levels)
         net = FerNet(in_channels=in_channels, width=guide_width)
-        self.guide = nn.Sequential(*list(net.body)[: net._split()])
+        self.guide = nn.Sequential(*list(net.body)[: net.split_index()])
         self.guide_proj = nn.Conv2d(4 * guide_width, M, kernel_size=1)
         nn.init.zeros_(self.guide_proj.weight)
         nn.init.zeros_(self.guide_proj.bias)
@@ -72,7 +72,7 @@ class GuidedFaceHyperprior(FaceHyperprior):
 
     def init_guide(self, classifier: FerNet) -> None:
         """Copy the guide's weights from a trained classifier of the same width."""
-        trunk = classifier.body[: classifier._split()]
+        trunk = classifier.body[: classifier.split_index()]
         self.guide.load_state_dict(trunk.state_dict())
         self.guide_loaded = True
 

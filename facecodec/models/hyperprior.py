@@ -34,6 +34,7 @@ from compressai.models.base import CompressionModel, get_scale_table
 from compressai.models.utils import conv, deconv
 from torch import nn
 
+from ..quality import QUALITY_MAX, QUALITY_MIN
 from .entropy_coding import CdfTable, StreamReader, encode_joint
 from .exact_hyper import ExactHyperSynthesis
 
@@ -42,8 +43,10 @@ from .exact_hyper import ExactHyperSynthesis
 #: batch size or the neighbours: float convolution kernels are chosen per shape
 #: and may sum in another order.
 CHUNK = 16
-QUALITY_MIN = 1.0
-QUALITY_MAX = 8.0
+#: g_a's downsampling: a 48×48 face has a 6×6 latent ``y``
+LATENT_STRIDE = 8
+#: g_a (8×) then h_a (2×): inputs are padded on the right and bottom to a multiple of this
+PAD_MULTIPLE = 2 * LATENT_STRIDE
 #: scales the Gaussian tables cover; larger scales fall back to the widest table
 SCALE_TABLE = get_scale_table(0.11, 64, 48)
 
@@ -73,7 +76,7 @@ class FaceHyperprior(CompressionModel):
         levels: number of learned gain vectors, one per integer quality.
     """
 
-    downsampling = 16  # g_a (8×) then h_a (2×): inputs are padded to a multiple of this
+    downsampling = PAD_MULTIPLE
 
     def __init__(self, in_channels: int = 1, N: int = 64, M: int = 96, levels: int = 8) -> None:
         super().__init__()
@@ -213,8 +216,8 @@ class FaceHyperprior(CompressionModel):
         face as one rANS stream holding z then y (``.ffc`` format 2)."""
         exact_h_s, z_table, y_table = self._prepared()
         gain, _ = self.gains(quality.to(x.device, x.dtype))
-        y = _chunked(self.analysis, x) * gain
-        z = _chunked(self.h_a, y).cpu()
+        y = chunked(self.analysis, x) * gain
+        z = chunked(self.h_a, y).cpu()
         y = y.cpu()
         medians = self.entropy_bottleneck._get_medians().detach().cpu().view(1, -1, 1, 1)
         z_symbols = torch.round(z - medians).int()
@@ -293,10 +296,10 @@ class FaceHyperprior(CompressionModel):
     @torch.no_grad()
     def synthesize(self, y_hat: torch.Tensor) -> torch.Tensor:
         """``g_s`` over fixed-size chunks (see ``CHUNK``), clamped to [0, 1]."""
-        return _chunked(self.g_s, y_hat).clamp_(0, 1)
+        return chunked(self.g_s, y_hat).clamp_(0, 1)
 
 
-def _chunked(fn: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor) -> torch.Tensor:
+def chunked(fn: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor) -> torch.Tensor:
     """``fn`` over zero-padded chunks of exactly ``CHUNK`` samples (see ``CHUNK``)."""
     n = x.shape[0]
     pad = (-n) % CHUNK

@@ -38,8 +38,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..quality import QUALITY_MAX, QUALITY_MIN
 from .classifier import FerNet
-from .hyperprior import QUALITY_MAX, QUALITY_MIN
 
 #: the expression code's layout (:class:`SemanticLatentHead`): CODE_SIZE × CODE_SIZE, the latent of a 48×48 face
 CODE_SIZE = 6

@@ -40,8 +40,8 @@ import torch.nn.functional as F
 
 from .. import registry
 from ..errors import DatasetError, TrainingError
-from ..models.hyperprior import QUALITY_MAX, QUALITY_MIN
 from ..models.inference import inference_copy
+from ..quality import QUALITY_MAX, QUALITY_MIN
 from .augment import random_affine
 from .data import load_faces
 from .distributed import average_gradients, barrier

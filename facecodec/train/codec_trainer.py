@@ -24,7 +24,9 @@ import torch
 
 from .. import registry
 from ..errors import DatasetError, TrainingError
-from ..models.hyperprior import QUALITY_MAX, QUALITY_MIN, lambda_for_quality
+from ..evaluate import psnr_from_mse
+from ..models.hyperprior import lambda_for_quality
+from ..quality import QUALITY_MAX, QUALITY_MIN
 from .augment import random_affine, random_degrade
 from .data import load_faces
 from .distributed import average_gradients, barrier
@@ -172,7 +174,7 @@ def evaluate_codec(
                 out = model(x, torch.full((len(idx),), q, device=device))
                 bits += float(rd_loss(out, x, torch.zeros(len(idx), device=device))["bpp"]) * len(idx)
                 x_hat = out["x_hat"].clamp(0, 1)
-                psnrs.extend(psnr(x_hat, x).tolist())
+                psnrs.extend(psnr(x_hat, x))
                 if classifier is not None and labels is not None:
                     pred = classifier(x_hat).argmax(1).cpu().numpy()
                     correct += int((pred == labels[idx]).sum())
@@ -349,7 +351,7 @@ def train_codec(config: CodecTrainConfig, resume: bool = False, json_lines: bool
             if code is not None:
                 loss = loss + config.semantic_weight * code["kl"]
             logs = {"loss": float(loss.detach()), "bpp": float(terms["bpp"].detach()),
-                    "psnr": float(-10 * torch.log10(terms["mse"].detach().clamp_min(1e-10)))}  # fmt: skip
+                    "psnr": psnr_from_mse(max(float(terms["mse"].detach()), 1e-10), peak=1.0)}  # fmt: skip
             if code is not None:  # acc_sem: how often the code head's top-1 is the guide's
                 logs.update({"sem_kl": float(code["kl"].detach()), "acc_sem": float(code["agree"])})
             x_hat = out["x_hat"].clamp(0, 1)

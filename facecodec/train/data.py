@@ -7,8 +7,10 @@ Supported layouts (``load_faces``):
 * FER2013's original ``.csv``: ``emotion,pixels,Usage`` with 48×48
   space-separated grey pixels; ``Usage`` Training → ``train``, PublicTest →
   ``val``, PrivateTest → ``test``.
-* a folder of images: class-per-folder (``root/<class>/*.png``, labels are the
-  sorted folder names) or flat (no labels). Images are resized to ``size``.
+* a folder of images: class-per-folder (``root/<class>/*.png`` and no images
+  beside the class folders; labels are the sorted folder names), or else
+  unlabelled: every image under the folder, sub-folders included. Images are
+  resized to ``size``.
 """
 
 from __future__ import annotations
@@ -105,7 +107,11 @@ def _load_folder(root: Path, size: int, channels: int) -> FaceSet:
 
     mode = "L" if channels == 1 else "RGB"
     class_dirs = sorted(p for p in root.iterdir() if p.is_dir())
-    groups = [(d.name, sorted(d.iterdir())) for d in class_dirs] or [("", sorted(root.iterdir()))]
+    if any(p.is_file() and p.suffix.lower() in _IMAGE_SUFFIXES for p in root.iterdir()):
+        class_dirs = []  # images beside the folders: not class-per-folder; count every image
+    groups = [(d.name, sorted(d.iterdir())) for d in class_dirs] or [
+        ("", sorted(p for p in root.rglob("*") if p.is_file()))
+    ]
     images, labels = [], []
     for label, (_, files) in enumerate(groups):
         for f in files:

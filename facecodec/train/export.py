@@ -81,7 +81,7 @@ def save_weights(model: torch.nn.Module, name: str, out_dir: Path, record: dict[
     base = registry.get_spec(name).weights_base
     if base:  # only what differs from the base model's weights (as they lie in out_dir)
         with using_weights_dir(out_dir):
-            inherited = shipped_state(registry.get_spec(base))
+            inherited = shipped_state(registry.get_spec(base), registry.weights_bases(registry.get_spec(base)))
         state = {k: v for k, v in state.items() if k not in inherited or not torch.equal(inherited[k], v)}
     path = out_dir / registry.get_spec(name).weights_file
     tmp = path.with_name(path.name + ".tmp")

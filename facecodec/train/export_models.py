@@ -9,7 +9,7 @@ configuration, and figures measured through the public API on real files.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -22,35 +22,6 @@ from ..evaluate import measure_classifier, measure_codec
 from ..weights import read_manifest, using_weights_dir
 from .data import load_faces
 from .export import checkpoint_meta, load_checkpoint_model, save_weights, set_measured
-
-
-def training_command(config: dict[str, Any]) -> str:
-    """The ``facecodec train ...`` command line a run's stored config came from."""
-    from ..cli_train import train
-
-    if "scale_min" in config:
-        sub = "tier"
-    else:
-        sub = ("joint" if config.get("joint") else "codec") if "lmbda_min" in config else "classifier"
-    command = train.commands[sub]
-    parts = [f"facecodec train {sub}"]
-    for param in command.params:
-        if param.name in ("resume",) or param.name not in config:
-            continue
-        value = config[param.name]
-        flag = param.opts[0]
-        if isinstance(value, bool):
-            if getattr(param, "secondary_opts", None):
-                parts.append(flag if value else param.secondary_opts[0])
-            elif value:
-                parts.append(flag)
-            continue
-        if value is None:
-            continue
-        if isinstance(value, (list, tuple)):
-            value = (" " if param.nargs > 1 else ",").join(f"{v:g}" if isinstance(v, float) else str(v) for v in value)
-        parts.append(f"{flag} {value if value != '' else repr('')}")
-    return " ".join(parts)
 
 
 @contextmanager
@@ -95,8 +66,13 @@ def check_measure_qualities(name: str, qualities: list[float]) -> None:
 def export_model(
     checkpoint: Path, name: str, out_dir: Path, measure_data: str | None,
     measure_split: str | None, qualities: list[float], device: str, note: str | None = None,
+    command: Callable[[dict[str, Any]], str] | None = None,
 ) -> dict[str, Any]:  # fmt: skip
-    """Export ``name`` from a checkpoint; measure it on real files when ``measure_data`` is given."""
+    """Export ``name`` from a checkpoint; measure it on real files when ``measure_data`` is given.
+
+    ``command`` rebuilds the command line of the run from its stored config for the
+    manifest (the CLI passes :func:`facecodec.cli_train.training_command`; the library
+    does not import the CLI); without it the manifest records none."""
     spec = registry.get_spec(name)
     if spec.retired:
         raise WeightsError(f"{name!r} is retired ({spec.retired}); facecodec no longer loads its weights")
@@ -107,11 +83,12 @@ def export_model(
     record: dict[str, Any] = {
         "kind": spec.kind,
         "training_data": f"{Path(config.get('data', '?')).name} split={config.get('split')}",
-        "training_command": training_command(config),
         "training_config": config,
         "epochs_trained": (meta["epoch"] or 0) + 1,
         "last_validation": meta["history"][-1] if meta["history"] else None,
     }
+    if command is not None:
+        record["training_command"] = command(config)
     if spec.kind == "codec":
         record["qualities"] = f"{spec.quality_min:g}..8, continuous in steps of 1/16"
     if meta["resumes"]:

@@ -39,6 +39,7 @@ def load_initial(model: torch.nn.Module, source: str, key: str = "model") -> Non
     else:
         from ..weights import load_weights
 
-        load_weights(model, registry.get_spec(source))
+        spec = registry.get_spec(source)
+        load_weights(model, spec, registry.weights_bases(spec))
         return
     apply_state(model, state, f"weights {path} do not fit this architecture")

@@ -25,7 +25,7 @@ import time
 import numpy as np
 import torch
 
-from ..models.hyperprior import QUALITY_MAX, QUALITY_MIN
+from ..quality import QUALITY_MAX, QUALITY_MIN
 from .augment import random_affine
 from .loop import batches, to_tensor
 

@@ -15,6 +15,7 @@ import numpy as np
 import torch
 
 from ..devices import pick_device
+from ..evaluate import psnr_from_mse
 from .distributed import World, join
 
 
@@ -100,10 +101,10 @@ def cosine_lr(step: int, total: int, base: float, min_ratio: float, warmup: int)
     return base * (min_ratio + (1 - min_ratio) * 0.5 * (1 + math.cos(math.pi * t)))
 
 
-def psnr(x_hat: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
-    """Per-image PSNR in dB for images in [0, 1]."""
+def psnr(x_hat: torch.Tensor, x: torch.Tensor) -> list[float]:
+    """Per-image PSNR in dB for images in [0, 1] (at most 100 dB)."""
     mse = ((x_hat - x) ** 2).flatten(1).mean(1).clamp_min(1e-10)
-    return -10 * torch.log10(mse)
+    return psnr_from_mse(mse.detach().double().cpu().numpy(), peak=1.0).tolist()  # type: ignore[union-attr]
 
 
 def atomic_torch_save(obj: object, path: Path) -> None:

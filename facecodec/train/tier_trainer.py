@@ -30,6 +30,7 @@ import torch.nn.functional as F
 
 from .. import registry
 from ..errors import DatasetError, TrainingError
+from ..evaluate import psnr_from_mse
 from ..models.expression_tier import TIER_PREFIX
 from .augment import random_affine
 from .data import load_faces
@@ -106,7 +107,7 @@ def evaluate_tier(
             out = model.tier_forward(x, torch.full((len(idx),), q, device=device))
             bits += float((-torch.log2(out["likelihoods_y"])).sum())
             x_hat = out["x_hat"].clamp(0, 1)
-            psnrs.extend(psnr(x_hat, x).tolist())
+            psnrs.extend(psnr(x_hat, x))
             correct += int((classifier(x_hat).argmax(1).cpu().numpy() == labels[idx]).sum())
             head += int((out["sem_logits"].argmax(1).cpu().numpy() == labels[idx]).sum())
         n = len(images)
@@ -180,7 +181,7 @@ def train_tier(config: TierTrainConfig, resume: bool = False, json_lines: bool =
             optimizer.step()
             logs = {
                 "loss": float(loss.detach()), "bits": float(bits.detach().mean()),
-                "psnr": float(-10 * torch.log10(mse.detach().mean().clamp_min(1e-10))), "ce_hat": float(ce.detach().mean()),
+                "psnr": psnr_from_mse(max(float(mse.detach().mean()), 1e-10), peak=1.0), "ce_hat": float(ce.detach().mean()),
                 "sem_kl": float(prediction_kl(out["guide_logits"], out["sem_logits"].detach())),
             }  # fmt: skip
             for k, v in logs.items():
