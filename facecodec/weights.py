@@ -77,23 +77,19 @@ def sha256_file(path: Path) -> str:
 
 
 def load_weights(model: torch.nn.Module, spec: ModelSpec) -> None:
-    """Load ``spec``'s safetensors into ``model`` after checking its sha256; a model with a
-    ``weights_base`` stores only what differs from that model's weights, loaded on top of them."""
-    state = shipped_state(spec)
+    """Load ``spec``'s safetensors into ``model`` after checking its sha256; a classifier
+    shipped inside a codec's file (``weights_in``) loads from that codec's frozen guide."""
+    if spec.weights_in:
+        from .registry import get_spec
+
+        state = model.state_from_guide(read_checked(get_spec(spec.weights_in)))
+    else:
+        state = read_checked(spec)
     apply_state(model, state, f"weights {weights_dir() / spec.weights_file} do not fit model {spec.name!r}")
 
 
-def shipped_state(spec: ModelSpec) -> dict[str, torch.Tensor]:
-    """The whole state of ``spec``'s shipped weights (its base's first, if it has one), sha256-checked."""
-    base = {}
-    if spec.weights_base:
-        from .registry import get_spec
-
-        base = shipped_state(get_spec(spec.weights_base))
-    return {**base, **_read_checked(spec)}
-
-
-def _read_checked(spec: ModelSpec) -> dict[str, torch.Tensor]:
+def read_checked(spec: ModelSpec) -> dict[str, torch.Tensor]:
+    """The tensors of ``spec``'s own weights file, after checking its sha256 against the manifest."""
     from safetensors.torch import load_file
 
     entry = manifest_entry(spec.name)

@@ -98,8 +98,6 @@ def export_model(
 ) -> dict[str, Any]:  # fmt: skip
     """Export ``name`` from a checkpoint; measure it on real files when ``measure_data`` is given."""
     spec = registry.get_spec(name)
-    if spec.retired:
-        raise WeightsError(f"{name!r} is retired ({spec.retired}); facecodec no longer loads its weights")
     if measure_data:
         check_measure_qualities(name, qualities)
     model, meta = _load(checkpoint, name)
