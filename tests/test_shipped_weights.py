@@ -7,6 +7,7 @@ broken export, a stale manifest or a regressed model fails here.
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -109,3 +110,18 @@ def test_each_codec_is_read_by_the_models_its_entry_names(codec: str) -> None:
     assert (got.domain, got.model) == (("latent", spec.latent_head) if spec.latent_head else ("pixel", spec.classifier))
     (pixel,) = classify_batch([data], domain="pixel", device="cpu")
     assert pixel.model == spec.classifier
+
+
+@pytest.mark.usefixtures("shipped")
+def test_models_shows_each_codecs_figures_at_low_middle_and_top_quality() -> None:
+    from click.testing import CliRunner
+
+    from facecodec.cli import main
+
+    result = CliRunner().invoke(main, ["models"])
+    assert result.exit_code == 0, result.output
+    for codec in registry.model_names("codec"):
+        block = re.split(r"\n[* ] \S", result.output.split(f" {codec} ", 1)[1])[0]  # up to the next model
+        points = _manifest()[codec]["measured"]["points"]
+        for p in (points[0], points[len(points) // 2], points[-1]):
+            assert f"q{p['quality']:g}: {p['bytes']:.0f} B, {p['bpp']:.2f} bpp, {p['psnr']:.1f} dB" in block, codec
