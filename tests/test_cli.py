@@ -347,7 +347,13 @@ def test_help_and_version() -> None:
         assert command in result.stdout
     assert run("encode", "--help").exit_code == 0
     version = run("--version")
-    assert version.exit_code == 0 and "0.1.0" in version.stdout
+    import tomllib
+
+    import facecodec
+
+    project = tomllib.loads((Path(__file__).resolve().parent.parent / "pyproject.toml").read_text())["project"]
+    assert facecodec.__version__ == project["version"]  # one version, in both places
+    assert version.exit_code == 0 and facecodec.__version__ in version.stdout
 
 
 # --- weights problems ---------------------------------------------------------------------------
