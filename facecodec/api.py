@@ -165,7 +165,9 @@ def encode(
 
 def parse(data: bytes) -> container.FfcFile:
     """Validate ``.ffc`` bytes (magic, version, lengths, model id, CRC) without decoding."""
-    return container.unpack(data, known_model_ids=registry.model_ids())
+    f = container.unpack(data, known_model_ids=registry.model_ids())
+    registry.spec_for_id(f.model_id)  # a removed codec's file: which release reads it
+    return f
 
 
 def parse_all(datas: Sequence[bytes]) -> tuple[dict[int, container.FfcFile], dict[int, FacecodecError]]:

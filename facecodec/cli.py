@@ -222,36 +222,39 @@ def info(files, as_json) -> None:
 @main.command()
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document: a list of model records.")
 def models(as_json) -> None:
-    """List registered models with their sizes, training data and measured figures.
-
-    The default codec and the default classifier are marked [default].
-    """
+    """List the models: the codecs first (* marks the default) with what each is for, the
+    models that read its files and its measured bytes and PSNR at its lowest, middle and
+    top quality; then the classifiers and latent heads. --json: one JSON document."""
     import json
 
-    from .registry import DEFAULT_CLASSIFIER, list_models
+    from .registry import DEFAULT_CODEC, list_models
 
     records = [{**r, "default": r["name"] in (DEFAULT_CODEC, DEFAULT_CLASSIFIER)} for r in list_models()]
     if as_json:
-        click.echo(json.dumps(records, indent=1))
+        click.echo(json.dumps({"default_codec": DEFAULT_CODEC, "models": records}))
         return
     for r in records:
-        weights = _size(r["weights_bytes"]) if r["weights_bytes"] else "missing"
-        if r["retired"]:
-            weights = "retired"
-        params = f"{r['parameters']:,} parameters" if r["parameters"] else "parameters unknown"
-        reads = f"reads {r['codec']}'s latent" if r.get("codec") else f"{r['channels']} channel(s)"
-        mark = "  [default]" if r["default"] else ""
-        click.echo(f"{r['name']}{mark}  (id {r['id']}, {r['kind']}, {reads}, {params}, weights {weights})")
-        click.echo(f"    {r['description']}")
-        if r["retired"]:
-            click.echo(f"    retired: {r['retired']}")
-        if r["qualities"]:
-            click.echo(f"    qualities: {r['qualities']}")
+        if r["weights_file"] and not r["weights_bytes"]:
+            weights = f"in {r['weights_file']}"
+        else:
+            weights = _size(r["weights_bytes"]) if r["weights_bytes"] else "weights missing"
+        mark = "*" if r["default"] else " "
+        click.echo(f"{mark} {r['name']}  ({r['kind']}, id {r['id']}, {weights})  {r['role'] or r['description']}")
+        if r["kind"] == "codec":
+            readers = f"{r['classifier']} (pixels)" + (f", {r['latent_head']} (latent)" if r["latent_head"] else "")
+            click.echo(f"    read by {readers}; qualities {r['qualities'] or '?'}")
+            points = r["low_mid_top"] or []
+            cells = [
+                f"q{p['quality']:g}: {p['bytes']:.0f} B, {p['bpp']:.2f} bpp, {p['psnr']:.1f} dB"
+                + (f", agreement {100 * p['agreement']:.1f} %" if "agreement" in p else "")
+                for p in points if {"bytes", "bpp", "psnr"} <= p.keys()
+            ]  # fmt: skip
+            if cells:
+                click.echo(f"    {' | '.join(cells)}  ({(r['measured'] or {}).get('data', '?')})")
+        elif r["kind"] == "latent-classifier":
+            click.echo(f"    reads {r['codec']}'s latent")
         if r["training_data"]:
             click.echo(f"    trained on: {r['training_data']}")
-        measured = r["measured"] or {}
-        if measured:
-            click.echo(f"    measured on {measured.get('data', '?')}: {measured.get('summary', '')}")
 
 
 @main.command()

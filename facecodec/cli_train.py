@@ -66,9 +66,9 @@ def _codec_options(fn: Callable) -> Callable:
         click.option("--task-weight", default=0.1, show_default=True, type=float, help="γ: bpp per nat of expression cross-entropy on decoded faces."),
         click.option("--feature-weight", default=0.0, show_default=True, type=float, help="φ: weight of the classifier-feature distance (original vs decoded)."),
         click.option("--agreement-weight", default=0.0, show_default=True, type=float, help="κ: bpp per nat of KL from the classifier's reading of the original to that of the decoded face."),
-        click.option("--semantic-weight", default=0.0, show_default=True, type=float, help="Codecs with an expression code (face-fer-v3, -v4): bpp per nat of KL from the guide classifier's reading of the original to the code head's."),
+        click.option("--semantic-weight", default=0.0, show_default=True, type=float, help="Codecs with an expression code (face-fer-v3, -v5): bpp per nat of KL from the guide classifier's reading of the original to the code head's."),
         click.option("--task-balance", default=None, type=float, help="Adaptive: keep the expression terms at this ratio of rate+distortion."),
-        click.option("--guide-init", default=None, help="Guided codecs (face-fer-v2, -v3): the classifier (name, .safetensors, .pt) whose first stages guide the encoder."),
+        click.option("--guide-init", default=None, help="Codecs with an encoder guide (face-fer-v3, -v5): the classifier (name, .safetensors, .pt) whose first stages guide the encoder."),
         click.option("--guide-lr-scale", default=1.0, show_default=True, type=click.FloatRange(min=0, min_open=True), help="Guided codecs: learning-rate multiplier of the guide projection (it starts at zero)."),
         click.option("--panel", default="", type=_parse_names, metavar="NAME,NAME,...", help="Training-panel recognizers (see 'facecodec models'): the decoded face must read as the original to each of them (held-out ones are refused)."),
         click.option("--panel-weight", default=0.0, show_default=True, type=click.FloatRange(min=0), help="bpp per nat of the panel's mean KL between its readings of random views of the original and of the decoded face."),
@@ -125,10 +125,10 @@ def train_codec_cmd(**opts: Any) -> None:
 
 @train.command("joint")
 @_common("runs/joint")
-@click.option("--model", default="face-fer-v1", show_default=True, help="Registry name of the codec architecture.")
+@click.option("--model", default="face-fer-v3", show_default=True, help="Registry name of the codec architecture.")
 @_codec_options
-@click.option("--classifier", default="fer-cnn-joint-v1", show_default=True, help="Registry name of the classifier architecture trained along.")
-@click.option("--classifier-init", default="fer-cnn-v1", show_default=True, help="Classifier weights to start from (name, .safetensors, .pt).")
+@click.option("--classifier", default="fer-cnn-joint-v4", show_default=True, help="Registry name of the classifier architecture trained along.")
+@click.option("--classifier-init", default="fer-cnn-joint-v1", show_default=True, help="Classifier weights to start from (name, .safetensors, .pt).")
 @click.option("--classifier-lr", default=5e-4, show_default=True, type=float)
 @click.option("--original-weight", default=1.0, show_default=True, type=float, help="Weight of the classifier's loss on original faces.")
 @click.option("--consistency-weight", default=0.0, show_default=True, type=click.FloatRange(min=0), help="c: the classifier also learns to read a decoded face as it reads the original (KL, original's reading detached).")
@@ -148,7 +148,7 @@ def train_joint_cmd(**opts: Any) -> None:
 @train.command("tier")
 @_common("runs/tier")
 @click.option("--model", default="face-fer-v5", show_default=True, help="Codec with an expression-only tier (qualities below 1).")
-@click.option("--classifier", default="fer-cnn-joint-v5", show_default=True, help="Frozen classifier that reads the decoded faces.")
+@click.option("--classifier", default="fer-cnn-joint-v4", show_default=True, help="Frozen classifier that reads the decoded faces.")
 @click.option("--batch-size", default=64, show_default=True, type=click.IntRange(1))
 @click.option("--lr", default=5e-3, show_default=True, type=float, help="Adam learning rate of the tier's parameters.")
 @click.option("--lmbda", default=1e-3, show_default=True, type=float, help="λ of the pixel term (×255²·MSE): large, so that the tier's decoder draws faces.")
@@ -160,7 +160,7 @@ def train_tier_cmd(**opts: Any) -> None:
     """Train a codec's expression-only tier (qualities below 1) against a frozen classifier.
 
     Only the tier's own parameters learn (code gains, its fixed prior, its
-    small decoder); the codec named by --init (default face-fer-v4) and the
+    small decoder); the codec named by --init (default face-fer-v3) and the
     classifier stay fixed, so files from quality 1 up are the --init codec's.
     """
     from .train.tier_trainer import TierTrainConfig, train_tier
@@ -168,19 +168,19 @@ def train_tier_cmd(**opts: Any) -> None:
     resume, as_json = opts.pop("resume"), opts.pop("as_json")
     opts["split"] = opts["split"] or None
     opts["val_split"] = opts["val_split"] or None
-    opts["init"] = opts["init"] or "face-fer-v4"
+    opts["init"] = opts["init"] or "face-fer-v3"
     path = train_tier(TierTrainConfig(**opts), resume=resume, json_lines=as_json)
     _done(path, as_json)
 
 
 @train.command("classifier")
 @_common("runs/classifier")
-@click.option("--model", default="fer-cnn-v1", show_default=True, help="Classifier (pixels) or latent head (a codec's latent) to train.")
+@click.option("--model", default="fer-cnn-joint-v4", show_default=True, help="Classifier (pixels) or latent head (a codec's latent) to train.")
 @click.option("--batch-size", default=64, show_default=True, type=click.IntRange(1))
 @click.option("--lr", default=2e-3, show_default=True, type=float)
 @click.option("--teacher", default=None, help="Pixel classifier to distil from (for latent heads: its view of the decoded face).")
 @click.option("--distill-weight", default=0.5, show_default=True, type=float, help="α of the distillation term.")
-@click.option("--feature-weight", default=0.0, show_default=True, type=float, help="μ: latent heads ending in the teacher's last stage (fer-latent-v5): weight of matching the teacher's stage map.")
+@click.option("--feature-weight", default=0.0, show_default=True, type=float, help="μ: latent heads ending in the teacher's last stage (LatentTailNet): weight of matching the teacher's stage map.")
 @click.option("--cache-views", default=0, show_default=True, type=click.IntRange(0), help="Latent heads: cache this many augmented views per face in memory (teacher on the view's pixels); 0 = compute latents online.")
 @click.option("--cache-qualities", default=4, show_default=True, type=click.IntRange(1), help="Random qualities cached per view.")
 def train_classifier_cmd(**opts: Any) -> None:

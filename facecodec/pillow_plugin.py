@@ -38,7 +38,7 @@ Errors, following Pillow's conventions:
   failed save over an existing file leaves it empty.
 
 Save arguments: ``quality`` (1..8, face-fer-v5 also 0.25..1; default 4), ``model`` (default
-``face-fer-v1``) and ``device`` (``auto``, ``cpu`` or ``cuda``; default
+``face-fer-v3``) and ``device`` (``auto``, ``cpu`` or ``cuda``; default
 :data:`DEVICE`). Any image mode is accepted and converted by facecodec's
 colour policy (grey modes to ``L``, everything else to ``RGB``, alpha
 dropped). Only single frames are written (no ``save_all``).

@@ -3,9 +3,14 @@
 Nothing outside this module constructs a model: the CLI, the API, training,
 benchmarks and the Pillow plugin all call :func:`create_model`. Names are
 kebab-case with a version (``face-hp-v1``) and are never renamed; each model
-also has a numeric id, stored in ``.ffc`` files, that is never reused. A
-superseded classifier can be *retired* (its weights leave ``weights/``; name
-and id stay reserved); codecs never are, since files name them.
+also has a numeric id, stored in ``.ffc`` files, that is never reused.
+
+Each codec entry names the pixel classifier and the latent head that read its
+files (``classifier``, ``latent_head``): nothing else decides it. Adding a codec
+is one :class:`ModelSpec` with those two fields (and a head entry if it has a
+head of its own). Models of earlier releases are listed in :data:`REMOVED`:
+their names and ids stay reserved, and a file or a ``--model`` naming one
+fails with one line saying which release reads it.
 
 Importing this module does not import torch; architectures load lazily.
 """
@@ -16,7 +21,7 @@ import importlib
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from .errors import UnknownModel, WeightsError
+from .errors import UnknownModel
 
 if TYPE_CHECKING:
     import torch
@@ -32,21 +37,19 @@ class ModelSpec:
     architecture: str  # "module:Class" under facecodec.models
     kwargs: dict[str, Any] = field(default_factory=dict)
     description: str = ""
-    codec: str | None = None  # latent classifiers: the codec whose latent they read
-    # latent classifiers: later codecs with the same latent, whose files they read too
-    # (face-fer-v5 is face-fer-v4 plus a tier whose training leaves the code head as it was)
-    also_reads: tuple[str, ...] = ()
-    # a model that extends another one's weights (face-fer-v5: face-fer-v4 plus a tier) ships
-    # only the tensors that differ from that model's; loading puts them on top of its weights
-    weights_base: str | None = None
-    # set when a superseded model's weights stop shipping (never for a codec: files
-    # name their codec). The name and id stay reserved and the architecture stays
-    # trainable; loading pretrained weights fails with this reason.
-    retired: str = ""
+    # codecs: what the codec is for, in a few words (``facecodec models``)
+    role: str = ""
+    # codecs: the pixel classifier for faces decoded from its files
+    classifier: str | None = None
+    # codecs: the latent head that classifies its files without decoding pixels (None: pixels)
+    latent_head: str | None = None
     # "float16": large weight tensors are stored in half precision (computed in float32;
-    # export rounds the model first, so the file *is* the measured model). Existing
-    # models keep "float32": changing a codec's stored weights would change its files.
+    # export rounds the model first, so the file *is* the measured model). Models stored
+    # in float32 stay so: changing a codec's stored weights would change its files.
     weights_dtype: str = "float32"
+    # a classifier shipped inside a codec's file, as that codec's frozen expression guide:
+    # it has no file of its own (its weights load from the codec's, sha256-checked)
+    weights_in: str | None = None
     # recognizers (the measuring panel, weights in benchmarks/panel/): "training" members may
     # enter a codec's loss and its model selection; "held-out" members are only ever measured
     panel: str = ""
@@ -56,9 +59,16 @@ class ModelSpec:
         """Whether the model classifies pixels (a classifier or a panel recognizer)."""
         return self.kind in ("classifier", "recognizer")
 
+    @property
+    def codec(self) -> str | None:
+        """Latent heads: the codec whose latent they read (the codec entry naming them)."""
+        if self.kind != "latent-classifier":
+            return None
+        return next((s.name for s in _SPECS if s.latent_head == self.name), None)
+
     def reads(self, codec: str) -> bool:
-        """Whether this latent classifier reads ``codec``'s files."""
-        return codec == self.codec or codec in self.also_reads
+        """Whether this latent head reads ``codec``'s files."""
+        return self.kind == "latent-classifier" and self.codec == codec
 
     @property
     def quality_min(self) -> float:
@@ -67,15 +77,15 @@ class ModelSpec:
 
     @property
     def weights_file(self) -> str:
-        return f"{self.name}.safetensors"
+        return f"{self.weights_in or self.name}.safetensors"
 
     @property
     def channels(self) -> int:
         return int(self.kwargs.get("in_channels", 1))
 
 
-#: architectures shared by more than one model (same layers, other weights)
-_EXPRESSION_CODE_CODEC = {  # face-fer-v3, -v4: face-fer-v2's guided codec + a 2×6×6 code
+#: the expression-code codec's layers (face-fer-v3, face-fer-v5 and their successors)
+_EXPRESSION_CODE_CODEC = {
     "in_channels": 1,
     "N": 64,
     "M": 96,
@@ -84,53 +94,32 @@ _EXPRESSION_CODE_CODEC = {  # face-fer-v3, -v4: face-fer-v2's guided codec + a 2
     "sem_channels": 2,
 }
 _EXPRESSION_CODE_HEAD = {"latent_channels": 98, "sem_channels": 2, "hidden": 128}  # reads that code
+_FERNET = {"in_channels": 1, "width": 32}
 
 _SPECS: tuple[ModelSpec, ...] = (
-    ModelSpec(
-        name="face-hp-v1",
-        model_id=1,
-        kind="codec",
-        architecture="hyperprior:FaceHyperprior",
-        kwargs={"in_channels": 1, "N": 64, "M": 96, "levels": 8},
-        description="grey mean-scale hyperprior, gain units, rate-distortion (MSE) trained",
-    ),
-    ModelSpec(
-        name="face-fer-v1",
-        model_id=2,
-        kind="codec",
-        architecture="hyperprior:FaceHyperprior",
-        kwargs={"in_channels": 1, "N": 64, "M": 96, "levels": 8},
-        description="grey mean-scale hyperprior fine-tuned jointly with fer-cnn-joint-v1 "
-        "(rate + distortion + expression cross-entropy): the FER-optimised codec",
-    ),
-    ModelSpec(
-        name="face-fer-v2",
-        model_id=3,
-        kind="codec",
-        architecture="guided:GuidedFaceHyperprior",
-        kwargs={"in_channels": 1, "N": 64, "M": 96, "levels": 8, "guide_width": 32},
-        description="face-fer-v1 whose encoder also sees fer-cnn-joint-v1's first three stages "
-        "(frozen, projected into the latent), trained jointly: decoding unchanged",
-    ),
+    # --- codecs -------------------------------------------------------------------------
     ModelSpec(
         name="face-fer-v3",
         model_id=4,
         kind="codec",
         architecture="semantic:SemanticFaceHyperprior",
         kwargs=_EXPRESSION_CODE_CODEC,
-        description="face-fer-v2 plus a 2×6×6 expression code in the latent (same at every quality) "
-        "from the whole classifier in the encoder; the decoder and a latent head read it",
+        description="mean-scale hyperprior whose encoder sees a frozen expression classifier "
+        "(fer-cnn-joint-v1) and writes a 2×6×6 expression code into the latent; trained jointly "
+        "for rate, distortion and expression",
+        role="default: faces whose expression any recognizer should still read",
+        classifier="fer-cnn-joint-v4",
+        latent_head="fer-latent-v8",
     ),
     ModelSpec(
-        name="face-fer-v4",
-        model_id=5,
+        name="face-hp-v1",
+        model_id=1,
         kind="codec",
-        architecture="semantic:SemanticFaceHyperprior",
-        kwargs=_EXPRESSION_CODE_CODEC,
-        description="face-fer-v3 trained further with fer-cnn-joint-v4 (larger expression terms, "
-        "augmented faces, smaller λ at q1): smaller files that its own classifier and head read "
-        "almost as well as originals, at lower PSNR",
-        weights_dtype="float16",
+        architecture="hyperprior:FaceHyperprior",
+        kwargs={"in_channels": 1, "N": 64, "M": 96, "levels": 8},
+        description="grey mean-scale hyperprior with gain units, trained for rate and distortion (MSE)",
+        role="fidelity first: the best PSNR per byte, no expression terms",
+        classifier="fer-cnn-joint-v1",
     ),
     ModelSpec(
         name="face-fer-v5",
@@ -138,45 +127,13 @@ _SPECS: tuple[ModelSpec, ...] = (
         kind="codec",
         architecture="expression_tier:ExpressionTierHyperprior",
         kwargs={**_EXPRESSION_CODE_CODEC, "tier_min": 0.25},
-        description="face-fer-v4 (the same files from quality 1 up) plus an expression-only tier "
-        "at qualities 0.25..1: files that carry only the 2×6×6 expression code (about 20 bytes)",
+        description="the expression-code codec trained further with its own classifier, plus an "
+        "expression-only tier at qualities 0.25..1: files of about 20 bytes that carry only the "
+        "2×6×6 expression code",
+        role="expression only: about 20-byte files (qualities below 1) that its own classifier reads",
+        classifier="fer-cnn-joint-v6",
+        latent_head="fer-latent-v9",
         weights_dtype="float16",
-        weights_base="face-fer-v4",
-    ),
-    ModelSpec(
-        name="face-fer-v6",
-        model_id=7,
-        kind="codec",
-        architecture="semantic:SemanticFaceHyperprior",
-        kwargs=_EXPRESSION_CODE_CODEC,
-        description="face-fer-v4 trained further with twice the expression term and a classifier "
-        "taught consistency (no tier): 8–14 % smaller files at qualities 1–4, decoded faces that "
-        "fer-cnn-joint-v6 reads within 1.1 points of the originals up to quality 2.5, PSNR 0.2–0.9 dB lower",
-        weights_dtype="float16",
-    ),
-    ModelSpec(
-        name="face-fer-v7",
-        model_id=8,
-        kind="codec",
-        architecture="semantic:SemanticFaceHyperprior",
-        kwargs=_EXPRESSION_CODE_CODEC,
-        description="face-fer-v6 trained further with twice its expression and agreement terms: "
-        "files 6–9 % larger, decoded faces that fer-cnn-joint-v6 reads within 1.5 points of the "
-        "originals at every quality up to 0.3 bpp, and 1 point better at quality 5",
-        weights_dtype="float16",
-        weights_base="face-fer-v6",
-    ),
-    ModelSpec(
-        name="face-fer-v8",
-        model_id=9,
-        kind="codec",
-        architecture="semantic:SemanticFaceHyperprior",
-        kwargs=_EXPRESSION_CODE_CODEC,
-        description="face-fer-v7 trained further with 1.5× its expression and agreement terms: "
-        "files about 5 % larger, decoded faces that fer-cnn-joint-v6 reads within 1.1 points of "
-        "the originals at every quality up to 0.3 bpp",
-        weights_dtype="float16",
-        weights_base="face-fer-v6",
     ),
     ModelSpec(
         name="face-fer-v9",
@@ -185,69 +142,33 @@ _SPECS: tuple[ModelSpec, ...] = (
         architecture="semantic:SemanticFaceHyperprior",
         kwargs=_EXPRESSION_CODE_CODEC,
         description="face-fer-v3 trained further for faces rather than for one classifier: agreement "
-        "with a panel of recognizers of two families under random views, a face discriminator "
-        "(adversarial + feature matching), more weight on distortion at the top qualities",
+        "with the training panel of recognizers under random views, and a face discriminator "
+        "(adversarial and feature-matching terms)",
+        role="faces that recognizers it never saw still read",
+        classifier="fer-cnn-joint-v1",
+        latent_head="fer-latent-v13",
         weights_dtype="float16",
     ),
-    ModelSpec(
-        name="fer-cnn-v1",
-        model_id=101,
-        kind="classifier",
-        architecture="classifier:FerNet",
-        kwargs={"in_channels": 1, "width": 32},
-        description="VGG-style expression classifier, 48×48 grey, 7 FER2013 classes, "
-        "trained on original faces",
-    ),
+    # --- pixel classifiers ---------------------------------------------------------------
     ModelSpec(
         name="fer-cnn-joint-v1",
         model_id=102,
         kind="classifier",
         architecture="classifier:FerNet",
-        kwargs={"in_channels": 1, "width": 32},
-        description="fer-cnn-v1 trained further together with face-fer-v1, on decoded and "
-        "original faces: accurate on both",
-    ),
-    ModelSpec(
-        name="fer-cnn-joint-v2",
-        model_id=103,
-        kind="classifier",
-        architecture="classifier:FerNet",
-        kwargs={"in_channels": 1, "width": 32},
-        description="fer-cnn-joint-v1 trained further together with face-fer-v2, on decoded and "
-        "original faces",
-        retired="the 50 MB weights budget (fer-cnn-joint-v5 came in): face-fer-v2 is superseded, and "
-        "fer-cnn-joint-v1 reads its files within 1.3 points (q1) and 0.4 points (q3 and up) of this one",
-    ),
-    ModelSpec(
-        name="fer-cnn-joint-v3",
-        model_id=104,
-        kind="classifier",
-        architecture="classifier:FerNet",
-        kwargs={"in_channels": 1, "width": 32},
-        description="fer-cnn-joint-v2 trained further together with face-fer-v3, on decoded and "
-        "original faces",
-        retired="superseded by fer-cnn-joint-v4, which also reads face-fer-v3's decoded faces "
-        "better (+0.1 to +1.7 points at qualities 1, 2, 3, 4, 8); its 4.7 MB did not fit the "
-        "50 MB weights budget",
+        kwargs=_FERNET,
+        description="VGG-style expression classifier (48×48 grey, 7 FER2013 classes), trained "
+        "on original faces and then together with a codec on decoded and original ones; the "
+        "default for images, and face-fer-v3's frozen guide (it ships inside that file)",
+        weights_in="face-fer-v3",
     ),
     ModelSpec(
         name="fer-cnn-joint-v4",
         model_id=105,
         kind="classifier",
         architecture="classifier:FerNet",
-        kwargs={"in_channels": 1, "width": 32},
-        description="fer-cnn-joint-v3 trained further together with face-fer-v4, on decoded and "
-        "original faces",
-        weights_dtype="float16",
-    ),
-    ModelSpec(
-        name="fer-cnn-joint-v5",
-        model_id=106,
-        kind="classifier",
-        architecture="classifier:FerNet",
-        kwargs={"in_channels": 1, "width": 32},
-        description="fer-cnn-joint-v4 trained further on face-fer-v4's decoded faces (codec frozen) "
-        "and on originals, with augmentation; its weights are the run's moving average",
+        kwargs=_FERNET,
+        description="fer-cnn-joint-v1's architecture trained further together with the "
+        "expression-code codec, on decoded and original faces: reads face-fer-v3's files",
         weights_dtype="float16",
     ),
     ModelSpec(
@@ -255,69 +176,12 @@ _SPECS: tuple[ModelSpec, ...] = (
         model_id=107,
         kind="classifier",
         architecture="classifier:FerNet",
-        kwargs={"in_channels": 1, "width": 32},
-        description="fer-cnn-joint-v5 trained further on face-fer-v5's decoded faces (codec frozen), "
+        kwargs=_FERNET,
+        description="fer-cnn-joint-v4 trained further on face-fer-v5's decoded faces (codec frozen), "
         "its expression-only tier included, and on originals, with augmentation; moving-average weights",
         weights_dtype="float16",
     ),
-    ModelSpec(
-        name="fer-latent-v1",
-        model_id=201,
-        kind="latent-classifier",
-        architecture="latent_classifier:LatentFerNet",
-        kwargs={"latent_channels": 96, "width": 192},
-        description="expression head on face-fer-v1's decoded latent (no pixel synthesis)",
-        codec="face-fer-v1",
-        retired="superseded by fer-latent-v3 (more accurate at every quality)",
-    ),
-    ModelSpec(
-        name="fer-latent-v2",
-        model_id=202,
-        kind="latent-classifier",
-        architecture="latent_classifier:LatentFerNet",
-        kwargs={"latent_channels": 96, "width": 192, "blocks": 2, "pool": 6, "hidden": 256},
-        description="expression head on face-fer-v1's decoded latent, position-aware, "
-        "distilled from fer-cnn-joint-v1 on cached latents (no pixel synthesis)",
-        codec="face-fer-v1",
-        retired="superseded by fer-latent-v3 (more accurate at every quality)",
-    ),
-    ModelSpec(
-        name="fer-latent-v3",
-        model_id=203,
-        kind="latent-classifier",
-        architecture="latent_classifier:LatentFerNet",
-        kwargs={"latent_channels": 96, "width": 192, "blocks": 2, "pool": 6, "hidden": 256,
-                "dropout": 0.1, "quality_input": True},
-        description="fer-latent-v2 told each file's quality (one more input plane), "
-        "less dropout (no pixel synthesis)",
-        codec="face-fer-v1",
-        retired="superseded by fer-latent-v5 for face-fer-v1 files (3–4 points more accurate, about "
-        "10 % slower) and by face-fer-v3 + fer-latent-v8 as the default path; its 9.8 MB did not fit "
-        "the 50 MB weights budget",
-    ),
-    ModelSpec(
-        name="fer-latent-v5",
-        model_id=205,
-        kind="latent-classifier",
-        architecture="latent_classifier:LatentTailNet",
-        kwargs={"latent_channels": 96, "width": 128, "blocks": 1, "stage_channels": 128, "out_channels": 256},
-        description="adapter from face-fer-v1's latent to fer-cnn-joint-v1's third-stage features, "
-        "then that classifier's last stage (no pixel synthesis, no full-resolution layers)",
-        codec="face-fer-v1",
-    ),
-    ModelSpec(
-        name="fer-latent-v7",
-        model_id=207,
-        kind="latent-classifier",
-        architecture="latent_classifier:LatentTailNet",
-        kwargs={"latent_channels": 96, "width": 128, "blocks": 0, "stage_channels": 128, "out_channels": 256},
-        description="face-fer-v2's latent (which carries a projection of the classifier's third-stage map) "
-        "through a 1×1 adapter to that map, then fer-cnn-joint-v2's last stage (no pixel synthesis)",
-        codec="face-fer-v2",
-        retired="superseded by face-fer-v3 + fer-latent-v8 (a code in the latent instead of a copy of "
-        "the stage map); 4–11 points below the pixel domain from quality 3 up, so face-fer-v2 files "
-        "now classify in the pixel domain",
-    ),
+    # --- latent heads (classify a file from its latent, without decoding pixels) -----------
     ModelSpec(
         name="fer-latent-v8",
         model_id=208,
@@ -325,8 +189,7 @@ _SPECS: tuple[ModelSpec, ...] = (
         architecture="latent_classifier:SemanticLatentHead",
         kwargs=_EXPRESSION_CODE_HEAD,
         description="reads face-fer-v3's expression code (the latent's last two channels); "
-        "trained inside the codec's joint run (no pixel synthesis)",
-        codec="face-fer-v3",
+        "trained inside the codec's joint run",
     ),
     ModelSpec(
         name="fer-latent-v9",
@@ -334,47 +197,21 @@ _SPECS: tuple[ModelSpec, ...] = (
         kind="latent-classifier",
         architecture="latent_classifier:SemanticLatentHead",
         kwargs=_EXPRESSION_CODE_HEAD,
-        description="reads face-fer-v4's expression code (the latent's last two channels); "
-        "trained inside the codec's joint run (no pixel synthesis)",
-        codec="face-fer-v4",
-        also_reads=("face-fer-v5",),
+        description="reads face-fer-v5's expression code (the latent's last two channels); "
+        "trained inside the codec's joint run",
         weights_dtype="float16",
     ),
     ModelSpec(
-        name="fer-latent-v10",
-        model_id=210,
+        name="fer-latent-v13",
+        model_id=213,
         kind="latent-classifier",
         architecture="latent_classifier:SemanticLatentHead",
         kwargs=_EXPRESSION_CODE_HEAD,
-        description="reads face-fer-v6's expression code (the latent's last two channels); "
-        "trained inside the codec's joint run (no pixel synthesis)",
-        codec="face-fer-v6",
-        weights_dtype="float16",
-    ),
-    ModelSpec(
-        name="fer-latent-v11",
-        model_id=211,
-        kind="latent-classifier",
-        architecture="latent_classifier:SemanticLatentHead",
-        kwargs=_EXPRESSION_CODE_HEAD,
-        description="reads face-fer-v7's expression code (the latent's last two channels); "
-        "trained inside the codec's joint run (no pixel synthesis)",
-        codec="face-fer-v7",
-        weights_dtype="float16",
-    ),
-    ModelSpec(
-        name="fer-latent-v12",
-        model_id=212,
-        kind="latent-classifier",
-        architecture="latent_classifier:SemanticLatentHead",
-        kwargs=_EXPRESSION_CODE_HEAD,
-        description="reads face-fer-v8's expression code (the latent's last two channels); "
-        "trained inside the codec's joint run (no pixel synthesis)",
-        codec="face-fer-v8",
+        description="reads face-fer-v9's expression code (the latent's last two channels); "
+        "trained inside the codec's run (no pixel synthesis)",
         weights_dtype="float16",
     ),
 )
-
 
 #: the recognizer panel: FER classifiers of several architecture families, trained on
 #: FER2013 ``train`` originals only, that measure what decoded faces still show. The split
@@ -387,7 +224,7 @@ _PANEL: tuple[ModelSpec, ...] = (
         kind="recognizer",
         architecture="classifier:FerNet",
         kwargs={"in_channels": 1, "width": 32},
-        description="VGG-style (fer-cnn-v1's weights, float16), trained on original faces",
+        description="VGG-style (the weights of fer-cnn-v1 of facecodec 0.1, in float16), trained on original faces",
         weights_dtype="float16",
         panel="training",
     ),
@@ -407,7 +244,7 @@ _PANEL: tuple[ModelSpec, ...] = (
         kind="recognizer",
         architecture="classifier:FerNet",
         kwargs={"in_channels": 1, "width": 16},
-        description="VGG-style, half fer-cnn-v1's width, another seed, trained on original faces",
+        description="VGG-style, half rec-vgg-a's width, another seed, trained on original faces",
         weights_dtype="float16",
         panel="training",
     ),
@@ -442,58 +279,53 @@ _PANEL: tuple[ModelSpec, ...] = (
         panel="held-out",
     ),
 )
-_SPECS = _SPECS + _PANEL
+_SPECS = (*_SPECS, *_PANEL)
 
-_SPECS = (
-    *_SPECS,
-    ModelSpec(
-        name="fer-latent-v13",
-        model_id=213,
-        kind="latent-classifier",
-        architecture="latent_classifier:SemanticLatentHead",
-        kwargs=_EXPRESSION_CODE_HEAD,
-        description="reads face-fer-v9's expression code (the latent's last two channels); "
-        "trained inside the codec's run (no pixel synthesis)",
-        codec="face-fer-v9",
-        weights_dtype="float16",
-    ),
-)
+#: the release line that reads files and weights of removed models
+READ_BY = "facecodec 0.1.x"
+#: models of earlier releases (name → id): names and ids reserved forever, never reused
+REMOVED: dict[str, int] = {
+    "face-fer-v1": 2, "face-fer-v2": 3, "face-fer-v4": 5, "face-fer-v6": 7, "face-fer-v7": 8,
+    "face-fer-v8": 9, "fer-cnn-v1": 101, "fer-cnn-joint-v2": 103, "fer-cnn-joint-v3": 104,
+    "fer-cnn-joint-v5": 106, "fer-latent-v1": 201, "fer-latent-v2": 202, "fer-latent-v3": 203,
+    "fer-latent-v5": 205, "fer-latent-v7": 207,
+    "fer-latent-v10": 210, "fer-latent-v11": 211, "fer-latent-v12": 212,
+}  # fmt: skip
+#: ids of removed codecs: ``.ffc`` files may name them
+_REMOVED_CODEC_IDS = frozenset({2, 3, 5, 7, 8, 9})
+
 _BY_NAME = {s.name: s for s in _SPECS}
 _BY_ID = {s.model_id: s for s in _SPECS}
-DEFAULT_CODEC = "face-fer-v3"  # the FER-optimised codec (expression code + latent head)
-DEFAULT_CLASSIFIER = "fer-cnn-joint-v1"
+_REMOVED_BY_ID = {i: n for n, i in REMOVED.items()}
+DEFAULT_CODEC = "face-fer-v3"
+DEFAULT_CLASSIFIER = "fer-cnn-joint-v1"  # for images (faces that were never coded)
 #: every registered model is trained on FACE_SIZE×FACE_SIZE face crops
 FACE_SIZE = 48
-#: the pixel classifier for a codec's decoded files when none is named (else
-#: DEFAULT_CLASSIFIER): the one trained jointly with that codec
-CODEC_CLASSIFIERS = {
-    "face-fer-v2": "fer-cnn-joint-v1",  # fer-cnn-joint-v2 retired: within 0.4 points from q3 up
-    "face-fer-v3": "fer-cnn-joint-v4",  # fer-cnn-joint-v3 retired: v4 reads its files better
-    "face-fer-v4": "fer-cnn-joint-v5",
-    "face-fer-v5": "fer-cnn-joint-v6",  # trained on its tier faces too: +1.5 points at q0.25
-    "face-fer-v6": "fer-cnn-joint-v6",  # reads them within about 1 point of the originals
-    "face-fer-v7": "fer-cnn-joint-v6",  # within 1.5 points up to 0.3 bpp (session 15)
-    "face-fer-v8": "fer-cnn-joint-v6",  # within 1.1 points up to 0.3 bpp (session 16)
-}
 
 
-def model_names(kind: str | None = None, *, retired: bool = False) -> list[str]:
-    """Registered names, optionally of one kind, in registration order (retired ones on request)."""
-    return [
-        s.name for s in _SPECS if (kind is None or s.kind == kind) and (retired or not s.retired)
-    ]
+def _removed_error(name: str) -> UnknownModel:
+    return UnknownModel(f"model {name!r} was removed in facecodec 0.2; {READ_BY} reads its files")
+
+
+def model_names(kind: str | None = None) -> list[str]:
+    """Registered names, optionally of one kind, in registration order (the default codec first)."""
+    return [s.name for s in _SPECS if kind is None or s.kind == kind]
 
 
 def model_ids() -> frozenset[int]:
-    """Every numeric id a ``.ffc`` file may name (the codecs')."""
-    return frozenset(s.model_id for s in _SPECS if s.kind == "codec")
+    """Every numeric id a ``.ffc`` file may name: the codecs', and removed codecs' (which
+    :func:`spec_for_id` refuses with the release that reads them)."""
+    return frozenset(s.model_id for s in _SPECS if s.kind == "codec") | _REMOVED_CODEC_IDS
 
 
 def get_spec(name: str) -> ModelSpec:
-    """The spec for ``name``; an unknown name lists the valid ones."""
+    """The spec for ``name``; a removed name says which release reads it, an unknown one
+    lists the valid ones."""
     try:
         return _BY_NAME[name]
     except KeyError:
+        if name in REMOVED:
+            raise _removed_error(name) from None
         raise UnknownModel(
             f"unknown model {name!r}; valid models: {', '.join(model_names())}"
         ) from None
@@ -516,7 +348,7 @@ def classifier_spec(name: str) -> ModelSpec:
     """Like :func:`get_spec`, but the model must classify (pixels or latents; panel recognizers too)."""
     spec = get_spec(name)
     if spec.kind not in CLASSIFYING_KINDS:
-        names = [s.name for s in _SPECS if s.kind in CLASSIFYING_KINDS and not s.retired]
+        names = [n for kind in CLASSIFYING_KINDS for n in model_names(kind)]
         raise UnknownModel(
             f"{name!r} is a {spec.kind}, not a classifier; classifiers: {', '.join(names)}"
         )
@@ -541,21 +373,23 @@ def training_panel_spec(name: str) -> ModelSpec:
 
 
 def latent_classifier_for(codec: str) -> ModelSpec | None:
-    """The latent-domain head ``classify`` uses for ``codec``'s files: its latest registered, not retired one, if any."""
-    heads = [s for s in _SPECS if s.kind == "latent-classifier" and s.reads(codec) and not s.retired]
-    return heads[-1] if heads else None
+    """The latent head ``classify`` uses for ``codec``'s files: its entry's ``latent_head``."""
+    head = codec_spec(codec).latent_head
+    return get_spec(head) if head else None
 
 
 def pixel_classifier_for(codec: str) -> str:
-    """The pixel classifier for faces decoded from ``codec``'s files (:data:`CODEC_CLASSIFIERS`)."""
-    return CODEC_CLASSIFIERS.get(codec, DEFAULT_CLASSIFIER)
+    """The pixel classifier for faces decoded from ``codec``'s files: its entry's ``classifier``."""
+    return codec_spec(codec).classifier or DEFAULT_CLASSIFIER
 
 
 def spec_for_id(model_id: int) -> ModelSpec:
-    """The spec whose id a ``.ffc`` file stores."""
+    """The spec whose id a ``.ffc`` file stores; a removed codec's id says which release reads it."""
     try:
         return _BY_ID[model_id]
     except KeyError:
+        if model_id in _REMOVED_BY_ID:
+            raise _removed_error(_REMOVED_BY_ID[model_id]) from None
         raise UnknownModel(
             f"unknown model id {model_id}; this facecodec knows ids "
             f"{', '.join(str(i) for i in sorted(_BY_ID))}"
@@ -569,56 +403,60 @@ def build_architecture(spec: ModelSpec) -> torch.nn.Module:
     return getattr(module, class_name)(**spec.kwargs)
 
 
-def weights_bases(spec: ModelSpec) -> tuple[ModelSpec, ...]:
-    """The models whose weights ``spec``'s extend (:attr:`ModelSpec.weights_base`), first to last."""
-    if not spec.weights_base:
-        return ()
-    base = get_spec(spec.weights_base)
-    return (*weights_bases(base), base)
-
-
 def create_model(
     name: str, *, pretrained: bool = True, device: str | torch.device = "cpu"
 ) -> torch.nn.Module:
     """Build model ``name``; with ``pretrained`` load its shipped weights (sha256-checked)."""
     spec = get_spec(name)
-    if pretrained and spec.retired:
-        raise WeightsError(f"model {name!r} is retired, its weights no longer ship: {spec.retired}")
     model = build_architecture(spec)
     if pretrained:
         from .weights import load_weights
 
-        load_weights(model, spec, weights_bases(spec))
+        load_weights(model, spec, get_spec(spec.weights_in) if spec.weights_in else None)
     model.eval()
     return model.to(device)
 
 
-def list_models() -> list[dict[str, Any]]:
-    """One record per model: name, id, kind, channels, parameters, weights and measured figures."""
-    from .weights import read_manifest
+def _summary(points: list[dict[str, Any]] | None) -> list[dict[str, Any]] | None:
+    """A codec's measured points at its lowest, middle and top quality."""
+    if not points:
+        return None
+    picked = [points[0], points[len(points) // 2], points[-1]] if len(points) > 2 else points
+    return [{k: p[k] for k in ("quality", "bytes", "bpp", "psnr", "agreement", "accuracy") if k in p} for p in picked]
 
-    manifest = read_manifest()  # once, not once per model
-    shipped, retired = manifest.get("models", {}), manifest.get("retired", {})
+
+def list_models() -> list[dict[str, Any]]:
+    """One record per model: name, id, kind, role, readers, parameters, weights and measured figures."""
+    from .weights import panel_dir, read_manifest
+
+    shipped = read_manifest().get("models", {})  # once, not once per model
+    panel = read_manifest(panel_dir()).get("models", {})
     records = []
     for spec in _SPECS:
-        entry = shipped.get(spec.name) or {}
-        past = (retired.get(spec.name) or {}) if spec.retired else {}
+        entry = (panel if spec.kind == "recognizer" else shipped).get(spec.name) or {}
+        measured = entry.get("measured")
         records.append(
             {
                 "name": spec.name,
                 "id": spec.model_id,
                 "kind": spec.kind,
+                "default": spec.name in (DEFAULT_CODEC, DEFAULT_CLASSIFIER),
+                "role": spec.role or None,
                 "channels": spec.channels,
+                "classifier": spec.classifier,
+                "latent_head": spec.latent_head,
                 "codec": spec.codec,
+                "panel": spec.panel or None,
                 "description": spec.description,
                 "qualities": entry.get("qualities"),
-                "parameters": entry.get("parameters", past.get("parameters")),
+                "parameters": entry.get("parameters"),
+                "weights_file": entry.get("file"),
                 "weights_bytes": entry.get("bytes"),
                 "sha256": entry.get("sha256"),
                 "training_data": entry.get("training_data"),
-                "measured": entry.get("measured"),
+                "measured": measured,
+                "low_mid_top": _summary((measured or {}).get("points")) if spec.kind == "codec" else None,
                 "weights_available": bool(entry),
-                "retired": spec.retired or None,
             }
         )
     return records

@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -88,26 +88,23 @@ def sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
-def load_weights(model: torch.nn.Module, spec: ModelSpec, bases: Sequence[ModelSpec] = ()) -> None:
-    """Load ``spec``'s safetensors into ``model`` after checking its sha256; a model with a
-    ``weights_base`` stores only what differs from that model's weights, loaded on top of them
-    (``bases``: :func:`facecodec.registry.weights_bases`, the registry resolves the names)."""
-    state = shipped_state(spec, bases)
-    apply_state(model, state, f"weights {home_of(spec) / spec.weights_file} do not fit model {spec.name!r}")
+def load_weights(model: torch.nn.Module, spec: ModelSpec, inside: ModelSpec | None = None) -> None:
+    """Load ``spec``'s safetensors into ``model`` after checking its sha256; a classifier
+    shipped inside a codec's file (``weights_in``; ``inside``: that codec's spec, which the
+    registry resolves) loads from that codec's frozen guide."""
+    if spec.weights_in:
+        if inside is None or inside.name != spec.weights_in:
+            raise WeightsError(f"{spec.name!r} ships inside {spec.weights_in!r}'s weights file")
+        state = model.state_from_guide(read_checked(inside))
+        where = home_of(inside) / inside.weights_file
+    else:
+        state = read_checked(spec)
+        where = home_of(spec) / spec.weights_file
+    apply_state(model, state, f"weights {where} do not fit model {spec.name!r}")
 
 
-def shipped_state(spec: ModelSpec, bases: Sequence[ModelSpec] = ()) -> dict[str, torch.Tensor]:
-    """The whole state of ``spec``'s shipped weights, sha256-checked: those of ``bases`` (the
-    models whose weights it extends, first to last) and then its own on top."""
-    if spec.weights_base and [b.name for b in bases[-1:]] != [spec.weights_base]:
-        raise WeightsError(f"{spec.name!r} extends {spec.weights_base!r}'s weights; give its bases")
-    state: dict[str, torch.Tensor] = {}
-    for s in (*bases, spec):
-        state.update(_read_checked(s))
-    return state
-
-
-def _read_checked(spec: ModelSpec) -> dict[str, torch.Tensor]:
+def read_checked(spec: ModelSpec) -> dict[str, torch.Tensor]:
+    """The tensors of ``spec``'s own weights file, after checking its sha256 against the manifest."""
     from safetensors.torch import load_file
 
     home = home_of(spec)

@@ -1,8 +1,8 @@
 """Shared fixtures: random-init codec weights and synthetic face-like images.
 
 No test depends on shipped or downloaded weights or on dataset images: a
-session-wide weights folder is exported from a randomly initialised
-``face-hp-v1`` and every test (except the pure-Python container tests) runs
+weights folder shared by all tests is exported from randomly initialised
+models and every test (except the pure-Python container tests) runs
 with ``FACECODEC_WEIGHTS`` pointing at it.  Random weights are enough for the
 mechanics (round trips, determinism, error handling), not for quality.
 """
@@ -37,8 +37,11 @@ def build_random_model(name: str = "face-hp-v1"):
     from facecodec import registry
     from facecodec.models.hyperprior import FaceHyperprior
 
+    spec = registry.get_spec(name)
     torch.manual_seed(0)
-    model = registry.build_architecture(registry.get_spec(name))
+    model = registry.build_architecture(spec)
+    if spec.weights_in:  # a classifier stored as a codec's frozen guide: that codec's random one
+        model.load_state_dict(model.state_from_guide(build_random_model(spec.weights_in).state_dict()))
     if isinstance(model, FaceHyperprior):
         with torch.no_grad():
             log_gain = torch.linspace(math.log(4.0), math.log(64.0), model.levels)[:, None]
@@ -76,7 +79,7 @@ def panel_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def default_threads():
-    """Run torch on one CPU thread for the session; yields the thread count it had before.
+    """Run torch on one CPU thread for the whole test run; yields the thread count it had before.
 
     Many tiny parallel regions stall when the CPU is shared (on a busy 2-core
     machine the suite took 5× longer with 2 threads).  The thread-count test

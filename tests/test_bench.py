@@ -206,7 +206,7 @@ def test_unusable_default_classifier_is_a_note(labelled_dir: Path, monkeypatch: 
     assert "unusable" in result["classifier"]["note"]
     assert all(p["accuracy"] is None for p in result["points"])
     with pytest.raises(WeightsError):  # named explicitly: an error
-        run_bench(labelled_dir, classifier="fer-cnn-v1", **kw)
+        run_bench(labelled_dir, classifier="fer-cnn-joint-v4", **kw)
     off = run_bench(labelled_dir, classifier="none", **kw)
     assert off["classifier"]["note"] == "classifier off (--classifier none)"
 

@@ -28,7 +28,7 @@ def _png_bytes(array: np.ndarray) -> bytes:
 
 
 def test_every_input_kind(faces) -> None:
-    ffc = api.encode(faces["a"], model="face-fer-v1", quality=3, device="cpu")
+    ffc = api.encode(faces["a"], model="face-fer-v3", quality=3, device="cpu")
     items = [faces["a"], Image.fromarray(faces["b"][..., 0]), _png_bytes(faces["odd"]), faces["rgb"], ffc]
     results = classify_batch(items, device="cpu", top_k=3)
     assert all(isinstance(r, Prediction) for r in results), results
@@ -37,7 +37,7 @@ def test_every_input_kind(faces) -> None:
         assert len(r.top) == 3 and 0 <= r.probability <= 1
         assert [p for _, p in r.top] == sorted((p for _, p in r.top), reverse=True)
     assert [r.domain for r in results] == ["pixel"] * 4 + ["latent"]
-    assert results[-1].model == registry.latent_classifier_for("face-fer-v1").name and results[0].model == registry.DEFAULT_CLASSIFIER
+    assert results[-1].model == registry.latent_classifier_for("face-fer-v3").name and results[0].model == registry.DEFAULT_CLASSIFIER
 
 
 def test_pixel_domain_matches_the_classifier(faces, random_model) -> None:
@@ -72,21 +72,20 @@ def test_mirror_reaches_classify(faces) -> None:
 
 
 def test_mirror_is_refused_in_the_latent_domain(faces) -> None:
-    ffc = api.encode(faces["a"], model="face-fer-v1", quality=3, device="cpu")
+    ffc = api.encode(faces["a"], model="face-fer-v3", quality=3, device="cpu")
     with pytest.raises(FacecodecError, match="pixel domain"):
         classify_batch([ffc], domain="latent", mirror=True, device="cpu")
     assert classify_batch([ffc], domain="pixel", mirror=True, device="cpu")[0].domain == "pixel"
 
 
-@pytest.mark.parametrize("name", [None, *(n for n in registry.model_names("latent-classifier")
-                                           if registry.get_spec(n).codec == "face-fer-v1")])  # fmt: skip
+@pytest.mark.parametrize("name", [None, "fer-latent-v8"])
 def test_latent_domain_matches_the_head(faces, random_model, name) -> None:
     """Latent predictions are the head (the default one, or the one named) applied to the
     entropy-decoded latent of the file."""
-    data = api.encode(faces["a"], model="face-fer-v1", quality=5, device="cpu")
+    data = api.encode(faces["a"], model="face-fer-v3", quality=5, device="cpu")
     f = api.parse(data)
     (_members, _, y_hat), = api.decoded_groups({0: f}, "cpu", 8, synthesize=False)
-    head_name = name or registry.latent_classifier_for("face-fer-v1").name
+    head_name = name or registry.latent_classifier_for("face-fer-v3").name
     head = random_model(head_name).eval()
     with torch.no_grad():
         expected = head(y_hat, torch.tensor([5.0])).softmax(1)[0]
@@ -96,28 +95,12 @@ def test_latent_domain_matches_the_head(faces, random_model, name) -> None:
         assert p == pytest.approx(float(expected[FER_CLASSES.index(label)]), abs=1e-5)
 
 
-def test_quality_aware_head_sees_each_files_quality(faces, random_model) -> None:
-    """A head told the quality (fer-latent-v5: LatentTailNet always is) gets the one in each file's header."""
-    name = "fer-latent-v5"
-    head = random_model(name).eval()
-    datas = [api.encode(faces["a"], model="face-fer-v1", quality=q, device="cpu") for q in (2, 7.5)]
-    parsed = {i: api.parse(d) for i, d in enumerate(datas)}
-    (_members, _, y_hat), = api.decoded_groups(parsed, "cpu", 8, synthesize=False)
-    with torch.no_grad():
-        expected = head(y_hat, torch.tensor([2.0, 7.5])).softmax(1)
-        wrong = head(y_hat, torch.tensor([7.5, 2.0])).softmax(1)
-    got = classify_batch(datas, model=name, device="cpu", top_k=7)
-    for row, pred in enumerate(got):
-        probs = dict(pred.top)
-        assert [probs[c] for c in FER_CLASSES] == pytest.approx(expected[row].tolist(), abs=1e-5)
-    assert not torch.allclose(expected, wrong)  # the quality plane matters
-
-
 def test_pixel_domain_for_ffc_decodes_first(faces) -> None:
     data = api.encode(faces["a"], quality=2, device="cpu")
     via_file = classify(data, domain="pixel", device="cpu", top_k=7)
-    via_pixels = classify(api.decode_array(data, device="cpu"), device="cpu", top_k=7)
-    assert via_file.domain == "pixel"
+    reader = registry.pixel_classifier_for(registry.DEFAULT_CODEC)
+    via_pixels = classify(api.decode_array(data, device="cpu"), model=reader, device="cpu", top_k=7)
+    assert (via_file.domain, via_file.model) == ("pixel", reader)
     assert [k for k, _ in via_file.top] == [k for k, _ in via_pixels.top]
     assert [p for _, p in via_file.top] == pytest.approx([p for _, p in via_pixels.top], abs=1e-6)
 
@@ -141,10 +124,10 @@ def test_bad_items_fail_alone(faces) -> None:
 
 
 def test_latent_model_refuses_images_and_pixel_domain(faces) -> None:
-    out = classify_batch([faces["a"]], model="fer-latent-v5", device="cpu")
+    out = classify_batch([faces["a"]], model="fer-latent-v8", device="cpu")
     assert isinstance(out[0], ImageError)
     with pytest.raises(FacecodecError, match="latent head"):
-        classify_batch([faces["a"]], model="fer-latent-v5", domain="pixel", device="cpu")
+        classify_batch([faces["a"]], model="fer-latent-v8", domain="pixel", device="cpu")
     with pytest.raises(UnknownModel, match="not a classifier"):
         classify(faces["a"], model="face-hp-v1", device="cpu")
 
@@ -157,7 +140,7 @@ def test_package_exports_classify() -> None:
 @pytest.fixture
 def mixed_dir(image_dir: Path, faces) -> Path:
     (image_dir / "coded").mkdir()
-    (image_dir / "coded" / "a.ffc").write_bytes(api.encode(faces["a"], model="face-fer-v1", quality=2, device="cpu"))
+    (image_dir / "coded" / "a.ffc").write_bytes(api.encode(faces["a"], model="face-fer-v3", quality=2, device="cpu"))
     return image_dir
 
 
@@ -185,7 +168,7 @@ def test_cli_table_and_stdin(mixed_dir: Path, faces) -> None:
     assert result.exit_code == 0, result.output
     line = result.stdout.strip()
     assert line.startswith("-") and any(c in line for c in FER_CLASSES) and "[pixel]" in line
-    ffc = api.encode(faces["b"], model="face-fer-v1", device="cpu")
+    ffc = api.encode(faces["b"], model="face-fer-v3", device="cpu")
     result = run("classify", "-", "--json", "--device", "cpu", input=ffc)
     assert json.loads(result.stdout)["domain"] == "latent"
 
@@ -227,10 +210,10 @@ def test_inference_copy_follows_reloaded_weights() -> None:
     from facecodec import api
     from facecodec.recognition import _inference_model
 
-    first = _inference_model("fer-cnn-v1", "cpu")
-    assert _inference_model("fer-cnn-v1", "cpu") is first
+    first = _inference_model("fer-cnn-joint-v4", "cpu")
+    assert _inference_model("fer-cnn-joint-v4", "cpu") is first
     api.load_model.cache_clear()  # as when FACECODEC_WEIGHTS changes
-    assert _inference_model("fer-cnn-v1", "cpu") is not first
+    assert _inference_model("fer-cnn-joint-v4", "cpu") is not first
 
 
 def test_cli_mirror(mixed_dir: Path) -> None:
@@ -240,43 +223,39 @@ def test_cli_mirror(mixed_dir: Path) -> None:
     assert_one_line_error(refused, "pixel domain")
 
 
-def test_decoded_files_go_to_the_classifier_trained_with_their_codec(faces) -> None:
+def test_decoded_files_go_to_the_classifier_their_codec_names(faces) -> None:
     items = [
         faces["a"],
-        api.encode(faces["a"], model="face-fer-v1", quality=3, device="cpu"),
-        api.encode(faces["a"], model="face-fer-v2", quality=3, device="cpu"),
+        api.encode(faces["a"], model="face-hp-v1", quality=3, device="cpu"),
+        api.encode(faces["a"], model="face-fer-v5", quality=3, device="cpu"),
     ]
     got = classify_batch(items, domain="pixel", device="cpu")
     assert [r.model for r in got] == [
         registry.DEFAULT_CLASSIFIER,
-        registry.DEFAULT_CLASSIFIER,
-        registry.pixel_classifier_for("face-fer-v2"),
+        registry.get_spec("face-hp-v1").classifier,
+        registry.get_spec("face-fer-v5").classifier,
     ]
-    assert registry.pixel_classifier_for("face-fer-v2") == "fer-cnn-joint-v1"  # joint-v2 retired
-    named = classify_batch(items, model="fer-cnn-v1", domain="pixel", device="cpu")
-    assert {r.model for r in named} == {"fer-cnn-v1"}  # a named classifier reads them all
+    named = classify_batch(items, model="fer-cnn-joint-v4", domain="pixel", device="cpu")
+    assert {r.model for r in named} == {"fer-cnn-joint-v4"}  # a named classifier reads them all
 
 
 def test_a_latent_head_alone_classifies_ffc_files(faces) -> None:
-    ffc = api.encode(faces["a"], model="face-fer-v1", quality=3, device="cpu")
-    (got,) = classify_batch([ffc], model="fer-latent-v5", device="cpu")
-    assert got.domain == "latent" and got.model == "fer-latent-v5"
+    ffc = api.encode(faces["a"], model="face-fer-v3", quality=3, device="cpu")
+    (got,) = classify_batch([ffc], model="fer-latent-v8", device="cpu")
+    assert got.domain == "latent" and got.model == "fer-latent-v8"
 
 
 def test_auto_domain_follows_each_codecs_latent_head(faces) -> None:
-    codecs = ("face-fer-v1", "face-fer-v2", "face-fer-v3", "face-fer-v4")
+    codecs = registry.model_names("codec")
     items = [api.encode(faces["a"], model=m, quality=3, device="cpu") for m in codecs]
     got = classify_batch(items, device="cpu")
-    assert [(r.domain, r.model) for r in got] == [
-        ("latent", "fer-latent-v5"),  # face-fer-v1: its remaining head
-        ("pixel", "fer-cnn-joint-v1"),  # face-fer-v2: no head left, no own classifier left
-        ("latent", "fer-latent-v8"),  # face-fer-v3: the head that reads its expression code
-        ("latent", "fer-latent-v9"),  # face-fer-v4: its own code head
-    ]
+    expected = []
+    for codec in codecs:
+        spec = registry.get_spec(codec)
+        expected.append(("latent", spec.latent_head) if spec.latent_head else ("pixel", spec.classifier))
+    assert [(r.domain, r.model) for r in got] == expected
+    assert ("pixel", "fer-cnn-joint-v1") in expected and ("latent", "fer-latent-v9") in expected
     pixel = classify_batch(items, device="cpu", domain="pixel")
-    assert [r.model for r in pixel] == [
-        "fer-cnn-joint-v1",  # face-fer-v1: the default classifier
-        "fer-cnn-joint-v1",  # face-fer-v2: fer-cnn-joint-v2 retired
-        "fer-cnn-joint-v4",  # face-fer-v3: fer-cnn-joint-v3 retired, v4 reads its files better
-        "fer-cnn-joint-v5",
-    ]
+    assert [r.model for r in pixel] == [registry.get_spec(c).classifier for c in codecs]
+    other = classify_batch(items[:1], model="fer-latent-v9", device="cpu")  # face-fer-v5's head
+    assert isinstance(other[0], UnknownModel) and "no latent head" in str(other[0])

@@ -280,22 +280,24 @@ def test_info_bad_file_reported_others_printed(sample, tmp_path: Path) -> None:
 def test_models_text_and_json() -> None:
     text = run("models")
     assert text.exit_code == 0, text.output
-    assert "face-hp-v1" in text.stdout
+    lines = text.stdout.splitlines()
+    assert lines[0].startswith(f"* {registry.DEFAULT_CODEC} ")  # the default codec first, marked
+    assert [line.split()[1] for line in lines if line.startswith("*")] == [registry.DEFAULT_CODEC, registry.DEFAULT_CLASSIFIER]
+    assert "face-hp-v1" in text.stdout and "read by fer-cnn-joint-v1 (pixels)" in text.stdout
     assert "random" in text.stdout  # the training data column
 
     as_json = run("models", "--json")
     assert as_json.exit_code == 0
-    records = json.loads(as_json.stdout)  # one document: a list of records
-    assert isinstance(records, list)
-    by_name = {r["name"]: r for r in records}
-    assert "face-hp-v1" in by_name
+    document = json.loads(as_json.stdout)  # one JSON document
+    assert document["default_codec"] == registry.DEFAULT_CODEC
+    by_name = {r["name"]: r for r in document["models"]}
+    assert list(by_name) == registry.model_names()
     entry = by_name["face-hp-v1"]
     assert entry["id"] == 1 and entry["kind"] == "codec" and entry["channels"] == 1
-    assert entry["weights_available"] is True
+    assert entry["weights_available"] is True and entry["default"] is False
     assert entry["training_data"] == "random init (tests)"
     assert entry["parameters"] > 100_000
-    assert by_name["fer-latent-v1"]["retired"] and entry["retired"] is None
-    assert "retired: superseded by" in text.stdout
+    assert (entry["classifier"], entry["latent_head"]) == ("fer-cnn-joint-v1", None)
 
     # the defaults are marked, in both forms
     assert {r["name"] for r in records if r["default"]} == {registry.DEFAULT_CODEC, registry.DEFAULT_CLASSIFIER}
@@ -315,19 +317,28 @@ def test_models_shows_small_weights_in_kilobytes() -> None:
         assert f"weights {r['weights_bytes'] / 1e3:.1f} kB" in lines[r["name"]], lines[r["name"]]
 
 
-def test_classify_with_retired_head_is_one_error_line(sample, tmp_path: Path) -> None:
+def test_classify_with_a_removed_head_is_one_error_line(sample, tmp_path: Path) -> None:
     path = tmp_path / "a.ffc"
     path.write_bytes(sample[0])
-    result = run("classify", "--model", "fer-latent-v2", path)
-    assert result.exit_code != 0
-    assert "retired" in result.output and "Traceback" not in result.output
+    result = run("classify", "--model", "fer-latent-v12", path)
+    assert_one_line_error(result, "facecodec 0.1.x")
+
+
+def test_a_removed_model_or_its_file_is_one_error_line(image_dir: Path, tmp_path: Path) -> None:
+    out = tmp_path / "a.ffc"
+    assert_one_line_error(run("encode", image_dir / "a.png", "-o", out, "--model", "face-fer-v8"), "face-fer-v8", "facecodec 0.1.x")
+    assert not out.exists()
+    golden = Path(__file__).resolve().parent / "data" / "golden" / "v2_face-fer-v1_q1_astronaut.ffc"
+    for command in (["decode", golden, "-o", tmp_path / "a.png"], ["info", golden]):
+        assert_one_line_error(run(*command), "face-fer-v1", "facecodec 0.1.x")
+    assert not (tmp_path / "a.png").exists()
 
 
 def test_models_without_weights_still_lists(tmp_path: Path, use_weights) -> None:
     use_weights(tmp_path)
     result = run("models", "--json")
     assert result.exit_code == 0
-    entry = {r["name"]: r for r in json.loads(result.stdout)}["face-hp-v1"]
+    entry = {r["name"]: r for r in json.loads(result.stdout)["models"]}["face-hp-v1"]
     assert entry["weights_available"] is False
     assert "missing" in run("models").stdout
 
@@ -472,7 +483,13 @@ def test_help_and_version() -> None:
         assert command in result.stdout
     assert run("encode", "--help").exit_code == 0
     version = run("--version")
-    assert version.exit_code == 0 and "0.1.0" in version.stdout
+    import tomllib
+
+    import facecodec
+
+    project = tomllib.loads((Path(__file__).resolve().parent.parent / "pyproject.toml").read_text())["project"]
+    assert facecodec.__version__ == project["version"]  # one version, in both places
+    assert version.exit_code == 0 and facecodec.__version__ in version.stdout
 
 
 # --- weights problems ---------------------------------------------------------------------------

@@ -22,10 +22,20 @@ from facecodec.train.tier_trainer import TierTrainConfig, trade_off, train_tier
 
 
 def test_files_from_quality_1_up_are_the_base_codecs(faces) -> None:
+    """Without its tier, face-fer-v5 is a SemanticFaceHyperprior: from quality 1 up it writes
+    what that codec writes with the same weights."""
+    from facecodec.models.semantic import SemanticFaceHyperprior
+
+    spec = registry.get_spec("face-fer-v5")
+    base = SemanticFaceHyperprior(**{k: v for k, v in spec.kwargs.items() if k != "tier_min"}).eval()
+    state = api.load_model("face-fer-v5", "cpu").state_dict()
+    base.load_state_dict({k: v for k, v in state.items() if not k.startswith(TIER_PREFIX)})
+    base.update(force=False)
+    x = torch.from_numpy(faces["a"]).permute(2, 0, 1)[None].float() / 255
     for q in (1.0, 2.5, 8.0):
-        v4, v5 = (container.unpack(api.encode(faces["a"], model=m, quality=q, device="cpu")) for m in ("face-fer-v4", "face-fer-v5"))
-        assert v5.stream == v4.stream
-        assert (v4.model_id, v5.model_id) == (5, 6)
+        v5 = container.unpack(api.encode(faces["a"], model="face-fer-v5", quality=q, device="cpu"))
+        (face,) = base.compress(x, torch.tensor([q]))
+        assert v5.stream == face.streams[0] and v5.model_id == spec.model_id
 
 
 def test_a_tier_file_holds_the_code_alone_and_decodes_to_its_latent(faces) -> None:
@@ -57,13 +67,13 @@ def test_mixed_batches_split_between_the_tiers(faces) -> None:
 
 
 def test_qualities_below_1_only_for_a_codec_with_a_tier(faces, tmp_path: Path, write_png) -> None:
-    with pytest.raises(QualityError, match=r"face-fer-v4 codes qualities 1\.\.8; 0\.5 needs a codec with an expression-only tier: .*face-fer-v5"):
-        api.encode(faces["a"], model="face-fer-v4", quality=0.5, device="cpu")
+    with pytest.raises(QualityError, match=r"face-fer-v3 codes qualities 1\.\.8; 0\.5 needs a codec with an expression-only tier: .*face-fer-v5"):
+        api.encode(faces["a"], model="face-fer-v3", quality=0.5, device="cpu")
     with pytest.raises(QualityError, match=r"face-fer-v5 codes qualities 0\.25\.\.8; 0\.2 is outside every codec's"):
         api.encode(faces["a"], model="face-fer-v5", quality=0.2, device="cpu")
     png = write_png(faces["a"], tmp_path / "a.png")
-    result = run("encode", png, "-o", tmp_path / "a.ffc", "--model", "face-fer-v4", "-q", "0.5")
-    assert_one_line_error(result, "face-fer-v4 codes qualities 1..8", "face-fer-v5", code=2)
+    result = run("encode", png, "-o", tmp_path / "a.ffc", "--model", "face-fer-v3", "-q", "0.5")
+    assert_one_line_error(result, "face-fer-v3 codes qualities 1..8", "face-fer-v5", code=2)
     assert not (tmp_path / "a.ffc").exists()
     result = run("encode", png, "-o", tmp_path / "a.ffc", "--model", "face-fer-v5", "-q", "0.5")
     assert result.exit_code == 0, result.output
@@ -88,7 +98,7 @@ def test_tier_training_moves_only_the_tier_and_exports_only_it(tmp_path: Path, t
     out = tmp_path / "run"
     ckpt = train_tier(TierTrainConfig(data=str(tiny_npz), epochs=1, batch_size=8, out=str(out), device="cpu", val_limit=8))
     state = torch.load(ckpt, weights_only=True)
-    base = registry.create_model("face-fer-v4").state_dict()
+    base = registry.create_model("face-fer-v3").state_dict()  # the default --init
     trained = state["model"]
     moved = {k for k, v in trained.items() if k in base and not torch.equal(v, base[k])}
     assert not moved  # the base codec's weights are untouched
@@ -98,16 +108,10 @@ def test_tier_training_moves_only_the_tier_and_exports_only_it(tmp_path: Path, t
     assert train_tier(TierTrainConfig(data=str(tiny_npz), epochs=1, batch_size=8, out=str(out), device="cpu"), resume=True) == ckpt
 
     shipped = tmp_path / "weights"
-    shipped.mkdir()
-    for name in ("face-fer-v4",):
-        (shipped / f"{name}.safetensors").write_bytes((weights_dir / f"{name}.safetensors").read_bytes())
-    manifest = json.loads((weights_dir / "MANIFEST.json").read_text())
-    manifest["models"] = {"face-fer-v4": manifest["models"]["face-fer-v4"]}
-    (shipped / "MANIFEST.json").write_text(json.dumps(manifest))
     result = run("train", "export", ckpt, "--name", "face-fer-v5", "--out", shipped)
     assert result.exit_code == 0, result.output
-    stored = load_file(str(shipped / "face-fer-v5.safetensors"))
-    assert stored and all(k.startswith(TIER_PREFIX) for k in stored)
+    stored = load_file(str(shipped / "face-fer-v5.safetensors"))  # the whole codec, in one file
+    assert any(k.startswith(TIER_PREFIX) for k in stored) and "g_s.0.weight" in stored
     entry = json.loads((shipped / "MANIFEST.json").read_text())["models"]["face-fer-v5"]
     assert entry["training_command"].startswith("facecodec train tier ")
     assert entry["qualities"].startswith("0.25..8")
@@ -121,7 +125,7 @@ def test_a_tight_byte_budget_lands_in_the_tier(faces) -> None:
     assert smallest < len(api.encode(faces["a"], model="face-fer-v5", quality=1, device="cpu"))
     (enc,) = encode_to_budget([faces["a"]], model="face-fer-v5", max_bytes=smallest, device="cpu")
     assert enc.quality < 1 and len(enc.data) <= smallest
-    (refused,) = encode_to_budget([faces["a"]], model="face-fer-v4", max_bytes=smallest, device="cpu")
+    (refused,) = encode_to_budget([faces["a"]], model="face-fer-v3", max_bytes=smallest, device="cpu")
     assert isinstance(refused, BudgetError) and "quality 1)" in str(refused)
 
 
@@ -157,20 +161,20 @@ def test_codec_forward_gathers_a_mixed_batch_from_both_tiers(faces) -> None:
 def test_a_frozen_codec_with_a_tier_trains_a_classifier_on_its_tier_faces(tmp_path: Path, tiny_npz: Path) -> None:
     out = tmp_path / "leg"
     args = ["train", "joint", "--data", tiny_npz, "--model", "face-fer-v5", "--init", "face-fer-v5",
-            "--classifier", "fer-cnn-joint-v5", "--classifier-init", "fer-cnn-joint-v5", "--freeze-codec",
+            "--classifier", "fer-cnn-joint-v6", "--classifier-init", "fer-cnn-joint-v6", "--freeze-codec",
             "--batch-size", "8", "--epoch-size", "16", "--epochs", "1", "--device", "cpu", "--out", out]  # fmt: skip
     result = run(*args, "--quality-range", "0.25", "8", "--val-qualities", "0.5,2")
     assert result.exit_code == 0, result.output
     val = json.loads(torch.load(out / "last.pt", weights_only=True)["history"])[-1]["val"]
     assert {"q0.5", "q2"} <= set(val) and val["q0.5"]["bpp_est"] < val["q2"]["bpp_est"]
     assert_one_line_error(run(*args, "--quality-range", "0.1", "8"), "quality range of face-fer-v5 is [0.25, 8]")
-    assert_one_line_error(run(*args, "--model", "face-fer-v4", "--init", "face-fer-v4", "--quality-range", "0.5", "8"), "is [1, 8]")
+    assert_one_line_error(run(*args, "--model", "face-fer-v3", "--init", "face-fer-v3", "--quality-range", "0.5", "8"), "is [1, 8]")
 
 
 def test_measuring_a_classifier_skips_qualities_below_a_codecs_range(faces) -> None:
     from facecodec.evaluate import measure_classifier
 
     images = np.stack([faces["a"], faces["b"]])
-    measured = measure_classifier("fer-cnn-v1", images, np.array([0, 3]), ["face-fer-v4", "face-fer-v5"], [0.5, 1.0], "cpu")
-    assert [p["quality"] for p in measured["codecs"]["face-fer-v4"]] == [1.0]
+    measured = measure_classifier("fer-cnn-joint-v4", images, np.array([0, 3]), ["face-fer-v3", "face-fer-v5"], [0.5, 1.0], "cpu")
+    assert [p["quality"] for p in measured["codecs"]["face-fer-v3"]] == [1.0]
     assert [p["quality"] for p in measured["codecs"]["face-fer-v5"]] == [0.5, 1.0]

@@ -1,34 +1,49 @@
 """Files written by earlier versions still decode to the same entropy-decoded values.
 
-``tests/data/golden`` holds small ``.ffc`` files made with the shipped codecs
-(commit 8be601b: the example face and noise at qualities 1, 4.5 and 8, and a
+``tests/data/golden`` holds small ``.ffc`` files made with the codecs of
+facecodec 0.1.0 (the example face and noise at qualities 1, 4.5 and 8, and a
 128×128 pattern whose hyper-latent is too big for the dense path of
 ``exact_hyper``; format 1) and, named ``v2_*``, the example face written as
-format 2 (one stream, compact rANS state: session 9), and the sha256 of what
+format 2 (one stream, compact rANS state), and the sha256 of what
 entropy decoding gives for each: the
 integer ``y`` symbols and their exact float64 means. Those are pure integer /
 dyadic results, the same on every machine; a change to the rANS wrapper or to
 the fixed-point hyper-synthesis that altered any of them would break every
 file already written, so it fails here. (Pixels come from a float synthesis
 transform and may differ in the last bit across CPUs, so they are not pinned.)
+
+Files of models removed in 0.2 (face-fer-v1, face-fer-v4) stay here: they must
+fail with one line naming the release that reads them. face-fer-v5 is
+face-fer-v4 plus an expression-only tier, so face-fer-v4's files relabelled
+with face-fer-v5's id still entropy-decode to what they held.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
-from facecodec import api, registry
-from facecodec.errors import FacecodecError
+from facecodec import api, container, registry
+from facecodec.errors import FacecodecError, UnknownModel
 from facecodec.models import exact_hyper
 from facecodec.models.hyperprior import CompressedFace
 
 GOLDEN = Path(__file__).resolve().parent / "data" / "golden"
 SHIPPED = Path(__file__).resolve().parent.parent / "weights"
 DIGESTS = json.loads((GOLDEN / "entropy_sha256.json").read_text())["files"]
+
+
+def _model(name: str) -> str:
+    """The model a golden file was written with (its name: ``[v2_]MODEL_qQ_WHAT.ffc``)."""
+    return name.removeprefix("v2_").split("_")[0]
+
+
+CURRENT = sorted(n for n in DIGESTS if _model(n) in registry.model_names())
+REMOVED = sorted(n for n in DIGESTS if _model(n) in registry.REMOVED)
 
 
 @pytest.fixture(autouse=True)
@@ -40,7 +55,10 @@ def shipped(monkeypatch):
 
 
 def _digest(path: Path) -> str:
-    f = api.parse(path.read_bytes())
+    return _digest_of(api.parse(path.read_bytes()))
+
+
+def _digest_of(f: container.FfcFile) -> str:
     net = api.load_model(registry.spec_for_id(f.model_id).name, "cpu")
     stride = net.downsampling // 2
     face = CompressedFace(f.streams, -(-f.height // 16) * 16 // stride, -(-f.width // 16) * 16 // stride)
@@ -52,6 +70,26 @@ def _digest(path: Path) -> str:
 def test_golden_set_is_complete() -> None:
     assert len(DIGESTS) == 26
     assert sorted(DIGESTS) == sorted(p.name for p in GOLDEN.glob("*.ffc"))
+    assert len(CURRENT) == 9 and len(REMOVED) == 17 and sorted(CURRENT + REMOVED) == sorted(DIGESTS)
+
+
+@pytest.mark.parametrize("name", REMOVED)
+def test_a_removed_models_file_fails_with_the_release_that_reads_it(name: str) -> None:
+    data = (GOLDEN / name).read_bytes()
+    for call in (api.parse, api.describe, api.decode_array):
+        with pytest.raises(UnknownModel) as info:
+            call(data)
+        message = str(info.value)
+        assert _model(name) in message and registry.READ_BY in message and "\n" not in message
+    (slot,) = api.decode_batch([data], device="cpu")
+    assert isinstance(slot, UnknownModel) and registry.READ_BY in str(slot)
+
+
+@pytest.mark.parametrize("name", [n for n in REMOVED if _model(n) == "face-fer-v4"])
+def test_face_fer_v4_files_are_face_fer_v5_files_from_quality_1_up(name: str) -> None:
+    old = container.unpack((GOLDEN / name).read_bytes())
+    relabelled = container.pack(replace(old, model_id=registry.get_spec("face-fer-v5").model_id))
+    assert _digest_of(api.parse(relabelled)) == DIGESTS[name]
 
 
 def test_format_2_files_hold_what_their_format_1_twins_hold() -> None:
@@ -61,13 +99,13 @@ def test_format_2_files_hold_what_their_format_1_twins_hold() -> None:
     assert len(twins) == 9
     for name in twins:
         v2, v1 = GOLDEN / name, GOLDEN / name[3:]
-        assert api.parse(v2.read_bytes()).version == 2 and api.parse(v1.read_bytes()).version == 1
+        assert container.unpack(v2.read_bytes()).version == 2 and container.unpack(v1.read_bytes()).version == 1
         assert DIGESTS[name] == DIGESTS[name[3:]]
         assert v2.stat().st_size < v1.stat().st_size
 
 
 @pytest.mark.parametrize("path", ["dense", "convolution"])
-@pytest.mark.parametrize("name", sorted(DIGESTS))
+@pytest.mark.parametrize("name", CURRENT)
 def test_golden_file_entropy_decodes_as_written(name: str, path: str, monkeypatch) -> None:
     # the hyper-synthesis' transposed conv runs as a dense product for batches
     # of DENSE_MIN_BATCH faces and more, as conv_transpose2d below: both exact
@@ -76,16 +114,17 @@ def test_golden_file_entropy_decodes_as_written(name: str, path: str, monkeypatc
 
 
 def test_golden_files_decode_to_images() -> None:
-    for path in GOLDEN.glob("*.ffc"):
+    for path in (GOLDEN / n for n in CURRENT):
         f = api.parse(path.read_bytes())
         assert api.decode_array(path.read_bytes(), device="cpu").shape == (f.height, f.width, f.channels)
 
 
 def test_upgrade_rewrites_format_1_files_as_their_format_2_twins(tmp_path: Path) -> None:
-    names = sorted(n for n in DIGESTS if not n.startswith("v2_"))
+    names = [n for n in CURRENT if not n.startswith("v2_")]
     datas = [(GOLDEN / n).read_bytes() for n in names]
-    upgraded = api.upgrade_batch([*datas, b"junk"])
-    assert isinstance(upgraded[-1], FacecodecError)
+    upgraded = api.upgrade_batch([*datas, b"junk", (GOLDEN / REMOVED[0]).read_bytes()])
+    assert isinstance(upgraded[-2], FacecodecError)
+    assert isinstance(upgraded[-1], UnknownModel) and registry.READ_BY in str(upgraded[-1])
     for name, old, new in zip(names, datas, upgraded):
         assert api.parse(new).version == 2 and len(new) < len(old)
         twin = GOLDEN / ("v2_" + name)

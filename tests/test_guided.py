@@ -66,7 +66,7 @@ def test_joint_training_leaves_the_guide_alone(tmp_path: Path, tiny_npz: Path) -
 
     out = tmp_path / "guided"
     result = CliRunner().invoke(main, [
-        "train", "joint", "--data", str(tiny_npz), "--model", "face-fer-v2", "--init", "face-fer-v1",
+        "train", "joint", "--data", str(tiny_npz), "--model", "face-fer-v3",
         "--guide-init", "fer-cnn-joint-v1", "--classifier-init", "fer-cnn-joint-v1", "--batch-size", "8",
         "--epochs", "1", "--epoch-size", "16", "--out", str(out), "--device", "cpu"])  # fmt: skip
     assert result.exit_code == 0, result.output
@@ -80,7 +80,7 @@ def test_joint_training_leaves_the_guide_alone(tmp_path: Path, tiny_npz: Path) -
 @pytest.mark.parametrize(
     ("args", "message"),
     [(["--model", "face-hp-v1", "--guide-init", "fer-cnn-joint-v1"], "no encoder guide"),
-     (["--model", "face-fer-v2", "--init", "face-fer-v1"], "needs --guide-init")],
+     (["--model", "face-fer-v3"], "needs --guide-init")],
 )  # fmt: skip
 def test_guide_options_checked(tmp_path: Path, tiny_npz: Path, args: list[str], message: str) -> None:
     result = CliRunner().invoke(main, ["train", "codec", "--data", str(tiny_npz), *args, "--epochs", "1",

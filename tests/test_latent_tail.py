@@ -1,4 +1,4 @@
-"""A latent head that ends in a pixel classifier's last stage (fer-latent-v5's architecture)."""
+"""A latent head that ends in a pixel classifier's last stage (LatentTailNet)."""
 
 from __future__ import annotations
 

@@ -33,21 +33,58 @@ def test_unknown_name_everywhere(call) -> None:
 
 
 def test_names_and_ids_unique_and_stable() -> None:
-    every = registry.model_names(retired=True)  # retired names and ids stay reserved
-    assert set(NAMES) < set(every)
-    specs = [registry.get_spec(n) for n in every]
-    assert len(set(every)) == len(every) > 0
-    ids = [s.model_id for s in specs]
+    specs = [registry.get_spec(n) for n in NAMES]
+    ids = [s.model_id for s in specs] + list(registry.REMOVED.values())  # removed ids stay reserved
     assert len(set(ids)) == len(ids)
+    assert not set(NAMES) & set(registry.REMOVED)
     codec_ids = {s.model_id for s in specs if s.kind == "codec"}
-    assert registry.model_ids() == frozenset(codec_ids)  # only codecs make .ffc files
+    assert codec_ids < registry.model_ids() <= codec_ids | set(registry.REMOVED.values())
     for spec in specs:
         assert re.fullmatch(r"[a-z0-9]+(-[a-z0-9]+)*-v\d+", spec.name), spec.name
         assert 0 <= spec.model_id <= 16383  # fits the .ffc header's 2-byte varint
-        assert spec.weights_file == f"{spec.name}.safetensors"
         assert registry.spec_for_id(spec.model_id) is spec
     # ids are part of the file format: these must never change
-    assert registry.get_spec("face-hp-v1").model_id == 1
+    assert {n: registry.get_spec(n).model_id for n in registry.model_names("codec")} == {
+        "face-fer-v3": 4, "face-hp-v1": 1, "face-fer-v5": 6,
+    }  # fmt: skip
+    assert registry.REMOVED["face-fer-v4"] == 5 and registry.REMOVED["face-fer-v8"] == 9
+
+
+@pytest.mark.parametrize("name", sorted(registry.REMOVED))
+def test_a_removed_name_says_which_release_reads_it(name: str) -> None:
+    for call in (registry.get_spec, registry.create_model, api.load_model):
+        with pytest.raises(UnknownModel) as info:
+            call(name)
+        message = str(info.value)
+        assert name in message and registry.READ_BY in message and "\n" not in message
+    if registry.REMOVED[name] in registry.model_ids():  # a codec: its files may still turn up
+        with pytest.raises(UnknownModel, match=registry.READ_BY):
+            registry.spec_for_id(registry.REMOVED[name])
+
+
+def test_each_codec_names_its_readers() -> None:
+    """A codec's classifier and latent head are fields of its entry: registered, of the right
+    kind, and what classify uses; a head reads exactly the codec that names it."""
+    for codec in registry.model_names("codec"):
+        spec = registry.get_spec(codec)
+        assert spec.role
+        assert registry.get_spec(spec.classifier).kind == "classifier"
+        assert registry.pixel_classifier_for(codec) == spec.classifier
+        head = registry.latent_classifier_for(codec)
+        assert (head.name if head else None) == spec.latent_head
+        if head:
+            assert head.kind == "latent-classifier" and head.codec == codec and head.reads(codec)
+            assert not any(head.reads(c) for c in registry.model_names("codec") if c != codec)
+    heads = registry.model_names("latent-classifier")
+    assert sorted(heads) == sorted(s.latent_head for s in map(registry.get_spec, NAMES) if s.latent_head)
+    assert registry.latent_classifier_for("face-hp-v1") is None
+    # the readers each kept codec had in 0.1.x
+    assert [registry.pixel_classifier_for(c) for c in ("face-fer-v3", "face-hp-v1", "face-fer-v5")] == [
+        "fer-cnn-joint-v4", "fer-cnn-joint-v1", "fer-cnn-joint-v6",
+    ]  # fmt: skip
+    assert registry.latent_classifier_for("face-fer-v5").name == "fer-latent-v9"
+    with pytest.raises(UnknownModel):
+        registry.latent_classifier_for("fer-cnn-joint-v4")  # not a codec
 
 
 def test_default_codec_is_registered_codec() -> None:
@@ -57,15 +94,18 @@ def test_default_codec_is_registered_codec() -> None:
     assert set(registry.model_names("codec")) <= set(NAMES)
 
 
-@pytest.mark.parametrize("model_id", [0, 2, 999, 16383])
+@pytest.mark.parametrize("model_id", [0, 3, 999, 16383])
 def test_spec_for_unknown_id(model_id: int) -> None:
     if model_id in registry.model_ids():
-        pytest.skip("id is registered")
+        assert registry.REMOVED.get("face-fer-v2") == model_id  # a removed codec's id
+        with pytest.raises(UnknownModel, match="face-fer-v2"):
+            registry.spec_for_id(model_id)
+        return
     with pytest.raises(UnknownModel) as info:
         registry.spec_for_id(model_id)
     assert str(model_id) in str(info.value)
-    for known in registry.model_ids():
-        assert str(known) in str(info.value)
+    for name in registry.model_names("codec"):
+        assert str(registry.get_spec(name).model_id) in str(info.value)
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -113,16 +153,16 @@ def test_create_without_pretrained_needs_no_weights(tmp_path: Path, use_weights)
 
 def test_list_models_records(weights_dir: Path) -> None:
     records = registry.list_models()
-    assert [r["name"] for r in records] == registry.model_names(retired=True)
+    assert [r["name"] for r in records] == NAMES
+    assert [r["name"] for r in records if r["default"]] == [registry.DEFAULT_CODEC, registry.DEFAULT_CLASSIFIER]
     for r in records:
         spec = registry.get_spec(r["name"])
         assert (r["id"], r["kind"], r["channels"]) == (spec.model_id, spec.kind, spec.channels)
-        assert r["retired"] == (spec.retired or None)
-        if spec.retired:
-            continue
+        assert (r["classifier"], r["latent_head"]) == (spec.classifier, spec.latent_head)
         assert r["weights_available"] is True
         path = weights_dir / spec.weights_file
-        assert r["weights_bytes"] == path.stat().st_size
+        assert r["weights_file"] == path.name
+        assert r["weights_bytes"] == (0 if spec.weights_in else path.stat().st_size)
         assert r["training_data"] == "random init (tests)"
 
 
@@ -133,41 +173,3 @@ def test_registry_import_does_not_import_torch() -> None:
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
-
-
-def test_retired_model_is_reserved_trainable_but_not_loadable() -> None:
-    retired = [n for n in registry.model_names(retired=True) if n not in NAMES]
-    assert retired and all(registry.get_spec(n).kind != "codec" for n in retired)
-    for name in retired:
-        with pytest.raises(WeightsError, match="retired"):
-            registry.create_model(name)
-        assert registry.create_model(name, pretrained=False) is not None
-        head = registry.get_spec(name)
-        if head.codec:
-            chosen = registry.latent_classifier_for(head.codec)
-            assert chosen is None or chosen.name != name
-
-
-def test_each_codec_gets_its_latest_head_and_retired_ones_stay_nameable() -> None:
-    heads = registry.model_names("latent-classifier")
-    for codec in registry.model_names("codec"):
-        own = [n for n in heads if registry.get_spec(n).reads(codec)]
-        chosen = registry.latent_classifier_for(codec)
-        assert (chosen.name if chosen else None) == (own[-1] if own else None)
-    assert registry.latent_classifier_for("face-hp-v1") is None
-    assert registry.latent_classifier_for("face-fer-v1").name == "fer-latent-v5"
-    # face-fer-v5 is face-fer-v4 plus a tier that leaves the code head as it was
-    assert registry.latent_classifier_for("face-fer-v5").name == "fer-latent-v9"
-    # face-fer-v6 trained its code further: fer-latent-v9 does not read it, its own head does
-    assert registry.latent_classifier_for("face-fer-v6").name == "fer-latent-v10"
-    assert not registry.get_spec("fer-latent-v9").reads("face-fer-v6")
-    # face-fer-v7 trained its code further again: its own head, the shared pixel classifier
-    assert registry.latent_classifier_for("face-fer-v7").name == "fer-latent-v11"
-    assert not registry.get_spec("fer-latent-v10").reads("face-fer-v7")
-    assert registry.pixel_classifier_for("face-fer-v7") == "fer-cnn-joint-v6"
-    # and face-fer-v8 once more
-    assert registry.latent_classifier_for("face-fer-v8").name == "fer-latent-v12"
-    assert not registry.get_spec("fer-latent-v11").reads("face-fer-v8")
-    assert registry.pixel_classifier_for("face-fer-v8") == "fer-cnn-joint-v6"
-    # a retired head is still a known latent classifier (trainable), just not the default
-    assert registry.classifier_spec("fer-latent-v3").kind == "latent-classifier"

@@ -33,19 +33,19 @@ def test_every_degradation_keeps_the_face_an_8_bit_face_and_changes_it(robustnes
 
 def test_main_writes_a_paired_gap_per_degradation(robustness, tiny_npz: Path, tmp_path: Path, monkeypatch) -> None:
     out = tmp_path / "robust.json"
-    argv = ["robustness.py", "--data", str(tiny_npz), "--split", "val", "--classifiers", "fer-cnn-v1",
+    argv = ["robustness.py", "--data", str(tiny_npz), "--split", "val", "--classifiers", "fer-cnn-joint-v4",
             "--bootstrap", "50", "--json", str(out)]  # fmt: skip
     monkeypatch.setattr(sys, "argv", argv)
     robustness.main()
     result = json.loads(out.read_text())
-    assert result["images"] == 8 and set(result["original_accuracy"]) == {"fer-cnn-v1"}
+    assert result["images"] == 8 and set(result["original_accuracy"]) == {"fer-cnn-joint-v4"}
     assert [p["degradation"] for p in result["points"]] == list(robustness.DEGRADATIONS)
     for point in result["points"]:
-        stats = point["classifiers"]["fer-cnn-v1"]
+        stats = point["classifiers"]["fer-cnn-joint-v4"]
         assert 0 <= stats["accuracy"] <= 100 and 0 <= stats["changed"] <= 100
         lo, hi = stats["gap_ci95"]
         assert lo <= stats["gap"] <= hi
-        gap = result["original_accuracy"]["fer-cnn-v1"] - stats["accuracy"]
+        gap = result["original_accuracy"]["fer-cnn-joint-v4"] - stats["accuracy"]
         assert abs(stats["gap"] - gap) < 0.02
 
 
@@ -60,7 +60,7 @@ def accuracy_gap(monkeypatch):
 def test_accuracy_gap_scores_real_files_against_the_originals(accuracy_gap, tiny_npz: Path, tmp_path: Path, monkeypatch) -> None:
     out = tmp_path / "gap.json"
     argv = ["accuracy_gap.py", "--data", str(tiny_npz), "--split", "val", "--codec", "face-hp-v1",
-            "--classifiers", "fer-cnn-v1", "--qualities", "1,8", "--bootstrap", "50", "--threshold", "1.5",
+            "--classifiers", "fer-cnn-joint-v4", "--qualities", "1,8", "--bootstrap", "50", "--threshold", "1.5",
             "--json", str(out)]  # fmt: skip
     monkeypatch.setattr(sys, "argv", argv)
     accuracy_gap.main()
@@ -70,7 +70,7 @@ def test_accuracy_gap_scores_real_files_against_the_originals(accuracy_gap, tiny
     low, high = result["points"]
     assert 0 < low["bpp"] < high["bpp"]  # whole .ffc files: more quality, more bytes
     for point in result["points"]:
-        stats = point["classifiers"]["fer-cnn-v1"]
-        gap = result["original_accuracy"]["fer-cnn-v1"] - stats["accuracy"]
+        stats = point["classifiers"]["fer-cnn-joint-v4"]
+        gap = result["original_accuracy"]["fer-cnn-joint-v4"] - stats["accuracy"]
         assert abs(stats["gap"] - gap) < 0.02
         assert stats["within_threshold"] == (stats["gap"] <= 1.5)

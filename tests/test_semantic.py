@@ -79,7 +79,7 @@ def test_joint_run_trains_the_code_and_exports_its_head(tmp_path: Path, tiny_npz
 
     out = tmp_path / "semantic"
     result = CliRunner().invoke(main, [
-        "train", "joint", "--data", str(tiny_npz), "--model", "face-fer-v3", "--init", "face-fer-v2",
+        "train", "joint", "--data", str(tiny_npz), "--model", "face-fer-v3",
         "--guide-init", "fer-cnn-joint-v1", "--classifier-init", "fer-cnn-joint-v1", "--batch-size", "8",
         "--epochs", "1", "--epoch-size", "16", "--semantic-weight", "0.05", "--out", str(out),
         "--device", "cpu"])  # fmt: skip
@@ -97,9 +97,9 @@ def test_joint_run_trains_the_code_and_exports_its_head(tmp_path: Path, tiny_npz
 
     head = load_file(str(weights / "fer-latent-v8.safetensors"))
     assert torch.equal(head["mlp.0.weight"], state["sem_head.mlp.0.weight"])
-    result = CliRunner().invoke(main, ["train", "export", str(out / "last.pt"), "--name", "fer-latent-v5",
+    result = CliRunner().invoke(main, ["train", "export", str(out / "last.pt"), "--name", "face-hp-v1",
                                        "--out", str(weights)])  # fmt: skip
-    assert result.exit_code == 1 and "does not hold a 'fer-latent-v5'" in result.output
+    assert result.exit_code == 1 and "does not hold a 'face-hp-v1'" in result.output
     assert len(result.output.strip().splitlines()) == 1
 
 
@@ -111,15 +111,13 @@ def test_semantic_weight_needs_a_codec_with_a_code(tmp_path: Path, tiny_npz: Pat
     assert "no expression code" in result.output and len(result.output.strip().splitlines()) == 1
 
 
-def test_classify_pairs_face_fer_v3_and_v4_files_with_their_own_models() -> None:
+def test_classify_pairs_face_fer_v3_and_v5_files_with_their_own_models() -> None:
     from facecodec import registry
 
     assert registry.latent_classifier_for("face-fer-v3").name == "fer-latent-v8"
-    assert registry.latent_classifier_for("face-fer-v4").name == "fer-latent-v9"
+    assert registry.latent_classifier_for("face-fer-v5").name == "fer-latent-v9"
     assert registry.pixel_classifier_for("face-fer-v3") == "fer-cnn-joint-v4"
-    assert registry.pixel_classifier_for("face-fer-v4") == "fer-cnn-joint-v5"
     assert registry.pixel_classifier_for("face-fer-v5") == "fer-cnn-joint-v6"  # it saw the tier faces
-    assert registry.pixel_classifier_for("face-fer-v6") == "fer-cnn-joint-v6"  # no classifier of its own
     head = registry.get_spec("fer-latent-v8")
     codec = registry.get_spec("face-fer-v3").kwargs
     assert head.kwargs["latent_channels"] == codec["M"] + codec["sem_channels"]

@@ -86,7 +86,7 @@ def test_classifier_needs_labels(tmp_path: Path, make_face) -> None:
 def test_joint_train_and_export_both(tmp_path: Path, tiny_npz: Path, weights_dir: Path) -> None:
     out = tmp_path / "joint"
     common = ["train", "joint", "--data", str(tiny_npz), "--batch-size", "8", "--out", str(out),
-              "--device", "cpu", "--init", "face-hp-v1", "--classifier-init", "fer-cnn-v1",
+              "--device", "cpu", "--model", "face-hp-v1", "--init", "face-hp-v1", "--classifier-init", "fer-cnn-joint-v4",
               "--task-balance", "0.5", "--feature-weight", "0.1", "--epoch-size", "8"]  # fmt: skip
     _run(*common, "--epochs", "1")
     record = json.loads((out / "log.txt").read_text().splitlines()[-1])
@@ -98,15 +98,15 @@ def test_joint_train_and_export_both(tmp_path: Path, tiny_npz: Path, weights_dir
 
     weights = tmp_path / "weights"
     weights.mkdir()
-    for name in ("face-fer-v1", "fer-cnn-joint-v1"):
+    for name in ("face-hp-v1", "fer-cnn-joint-v4"):
         _run("train", "export", str(out / "last.pt"), "--name", name, "--out", str(weights),
              "--measure-data", str(tiny_npz), "--qualities", "1,8")  # fmt: skip
     manifest = read_manifest(weights)["models"]
-    assert manifest["face-fer-v1"]["training_command"].startswith("facecodec train joint")
-    assert "--task-balance 0.5" in manifest["face-fer-v1"]["training_command"]
-    measured = manifest["fer-cnn-joint-v1"]["measured"]
+    assert manifest["face-hp-v1"]["training_command"].startswith("facecodec train joint")
+    assert "--task-balance 0.5" in manifest["face-hp-v1"]["training_command"]
+    measured = manifest["fer-cnn-joint-v4"]["measured"]
     assert 0 <= measured["original_accuracy"] <= 1
-    assert [p["quality"] for p in measured["codecs"]["face-fer-v1"]] == [1.0, 8.0]
+    assert [p["quality"] for p in measured["codecs"]["face-hp-v1"]] == [1.0, 8.0]
 
 
 def test_standalone_task_term_freezes_classifier(tmp_path: Path, tiny_npz: Path) -> None:
@@ -116,18 +116,18 @@ def test_standalone_task_term_freezes_classifier(tmp_path: Path, tiny_npz: Path)
 
     out = tmp_path / "standalone"
     config = CodecTrainConfig(data=str(tiny_npz), epochs=1, batch_size=8, out=str(out), device="cpu",
-                              classifier="fer-cnn-v1", val_limit=4)  # fmt: skip
+                              classifier="fer-cnn-joint-v4", val_limit=4)  # fmt: skip
     train_codec(config)
     state = torch.load(out / "last.pt", weights_only=True)
     from facecodec import registry
 
-    shipped = registry.create_model("fer-cnn-v1").state_dict()
+    shipped = registry.create_model("fer-cnn-joint-v4").state_dict()
     assert all(torch.equal(state["classifier"][k], v) for k, v in shipped.items())
 
 
 def test_latent_head_train(tmp_path: Path, tiny_npz: Path) -> None:
     out = tmp_path / "latent"
-    _run("train", "classifier", "--model", "fer-latent-v1", "--teacher", "fer-cnn-joint-v1",
+    _run("train", "classifier", "--model", "fer-latent-v8", "--teacher", "fer-cnn-joint-v1",
          "--data", str(tiny_npz), "--epochs", "1", "--batch-size", "8", "--out", str(out),
          "--device", "cpu")  # fmt: skip
     record = json.loads((out / "log.txt").read_text().splitlines()[-1])
@@ -136,40 +136,14 @@ def test_latent_head_train(tmp_path: Path, tiny_npz: Path) -> None:
 
 def test_latent_head_train_from_cache(tmp_path: Path, tiny_npz: Path) -> None:
     out = tmp_path / "cached"
-    _run("train", "classifier", "--model", "fer-latent-v3", "--teacher", "fer-cnn-joint-v1",
+    _run("train", "classifier", "--model", "fer-latent-v8", "--teacher", "fer-cnn-joint-v1",
          "--data", str(tiny_npz), "--epochs", "1", "--batch-size", "8", "--out", str(out),
          "--device", "cpu", "--cache-views", "2", "--cache-qualities", "3")  # fmt: skip
     record = json.loads((out / "log.txt").read_text().splitlines()[-1])
     assert np.isfinite(record["train_loss"]) and "val_acc_q8" in record
 
 
-def test_tail_head_matches_the_teachers_stage_map_from_cache(tmp_path: Path, tiny_npz: Path) -> None:
-    out = tmp_path / "tail"
-    _run("train", "classifier", "--model", "fer-latent-v5", "--teacher", "fer-cnn-joint-v1",
-         "--data", str(tiny_npz), "--epochs", "1", "--batch-size", "8", "--out", str(out),
-         "--device", "cpu", "--cache-views", "1", "--cache-qualities", "2", "--feature-weight", "1")  # fmt: skip
-    record = json.loads((out / "log.txt").read_text().splitlines()[-1])
-    assert np.isfinite(record["train_loss"]) and "val_acc_q8" in record
-
-
-def test_tail_head_starts_from_the_teachers_last_stage(tmp_path: Path, tiny_npz: Path) -> None:
-    import torch
-
-    from facecodec import registry
-
-    out = tmp_path / "tail0"
-    # lr 0: the checkpoint holds the initial weights
-    _run("train", "classifier", "--model", "fer-latent-v5", "--teacher", "fer-cnn-joint-v1", "--lr", "0",
-         "--data", str(tiny_npz), "--epochs", "1", "--batch-size", "8", "--out", str(out),
-         "--device", "cpu", "--feature-weight", "0.5")  # fmt: skip
-    state = torch.load(out / "last.pt", weights_only=True)["model"]
-    teacher = registry.create_model("fer-cnn-joint-v1")
-    stage = teacher.last_stage().state_dict()
-    assert all(torch.equal(state[f"tail.{k}"], v) for k, v in stage.items() if "running_" not in k and "num_batches" not in k)
-    assert torch.equal(state["head.weight"], teacher.head.weight)
-
-
-@pytest.mark.parametrize("model", ["fer-latent-v3", "fer-cnn-v1"])  # no adapter: a latent head, a pixel classifier
+@pytest.mark.parametrize("model", ["fer-latent-v8", "fer-cnn-joint-v4"])  # no adapter: a latent head, a pixel classifier
 def test_feature_weight_needs_a_head_with_a_stage_map(tmp_path: Path, tiny_npz: Path, model: str) -> None:
     result = CliRunner().invoke(main, ["train", "classifier", "--model", model, "--teacher", "fer-cnn-joint-v1",
                                        "--data", str(tiny_npz), "--epochs", "1", "--feature-weight", "1",
@@ -183,15 +157,15 @@ def test_latent_cache_holds_every_face_view_and_quality(tiny_npz: Path) -> None:
     from facecodec import registry
     from facecodec.train.latent_cache import LatentCache
 
-    codec = registry.create_model("face-fer-v1")
+    codec = registry.create_model("face-fer-v3")
     teacher = registry.create_model("fer-cnn-joint-v1")
     images = np.load(tiny_npz)["images"][:10, :, :, None]
     cache = LatentCache(codec, images, views=2, qualities_per_view=3, device=torch.device("cpu"),
                         teacher=teacher, progress=False)  # fmt: skip
-    assert tuple(cache.latents.shape) == (6, 10, 96, 6, 6)
+    assert tuple(cache.latents.shape) == (6, 10, 98, 6, 6)
     assert cache.latents.abs().flatten(2).sum(2).min() > 0  # every slot written
     features, quality, logits, maps = cache.batch(np.arange(4), np.random.default_rng(0))
-    assert features.shape == (4, 96, 6, 6) and features.dtype == torch.float32
+    assert features.shape == (4, 98, 6, 6) and features.dtype == torch.float32
     assert quality.shape == (4,) and bool(((quality >= 1) & (quality <= 8)).all())
     assert logits.shape == (4, 7) and torch.isfinite(logits).all()
     assert maps is None  # stage maps only on request
@@ -259,16 +233,16 @@ def test_eval_mode_restores_each_models_mode() -> None:
     assert training.training and not frozen.training
 
 
-def test_export_refuses_a_retired_name(tmp_path: Path, tiny_npz: Path) -> None:
+def test_export_refuses_a_removed_name(tmp_path: Path, tiny_npz: Path) -> None:
     out = tmp_path / "head"
-    _run("train", "classifier", "--model", "fer-latent-v1", "--data", str(tiny_npz), "--epochs", "1",
+    _run("train", "classifier", "--data", str(tiny_npz), "--epochs", "1",
          "--batch-size", "8", "--out", str(out), "--device", "cpu")  # fmt: skip
     result = CliRunner().invoke(
-        main, ["train", "export", str(out / "last.pt"), "--name", "fer-latent-v1", "--out", str(tmp_path / "w")]
+        main, ["train", "export", str(out / "last.pt"), "--name", "fer-cnn-v1", "--out", str(tmp_path / "w")]
     )
     assert result.exit_code != 0
-    assert "retired" in result.output and "Traceback" not in result.output
-    assert not (tmp_path / "w" / "fer-latent-v1.safetensors").exists()
+    assert "facecodec 0.1.x" in result.output and "Traceback" not in result.output
+    assert not (tmp_path / "w").exists()
 
 
 def test_quality_power_skews_draws_towards_low_qualities() -> None:
@@ -365,13 +339,13 @@ def test_freeze_codec_trains_only_the_classifier_and_exports_its_average(tmp_pat
 
     out = tmp_path / "frozen"
     common = ["train", "joint", "--data", str(tiny_npz), "--batch-size", "8", "--out", str(out),
-              "--device", "cpu", "--init", "face-hp-v1", "--classifier-init", "fer-cnn-v1",
+              "--device", "cpu", "--model", "face-hp-v1", "--init", "face-hp-v1", "--classifier-init", "fer-cnn-joint-v4",
               "--epoch-size", "16", "--freeze-codec", "--classifier-ema", "0.5"]  # fmt: skip
     _run(*common, "--epochs", "1")
     state = torch.load(out / "last.pt", weights_only=True)
     codec = registry.create_model("face-hp-v1").state_dict()
     assert all(torch.equal(state["model"][k], v) for k, v in codec.items())  # the codec did not move
-    shipped = registry.create_model("fer-cnn-v1").state_dict()
+    shipped = registry.create_model("fer-cnn-joint-v4").state_dict()
     raw, avg = state["classifier_raw"], state["classifier"]
     weight = next(k for k in shipped if k.endswith("weight") and shipped[k].dim() == 4)
     assert not torch.equal(raw[weight], shipped[weight])  # the classifier learned
@@ -415,7 +389,7 @@ def test_degrade_feeds_degraded_originals_to_the_classifier_and_is_recorded(
     monkeypatch.setattr(codec_trainer, "random_degrade", counting)
     out = tmp_path / "deg"
     _run("train", "joint", "--data", str(tiny_npz), "--batch-size", "8", "--out", str(out), "--device", "cpu",
-         "--init", "face-hp-v1", "--classifier-init", "fer-cnn-v1", "--epoch-size", "16", "--epochs", "1",
+         "--model", "face-hp-v1", "--init", "face-hp-v1", "--classifier-init", "fer-cnn-joint-v4", "--epoch-size", "16", "--epochs", "1",
          "--freeze-codec", "--degrade", "0.5")  # fmt: skip
     assert shares == [0.5, 0.5]  # one call per batch
     config = json.loads(torch.load(out / "last.pt", weights_only=True)["config"])
@@ -430,7 +404,7 @@ def test_degrade_is_for_joint_training_and_a_share(tmp_path: Path, tiny_npz: Pat
         train_codec(CodecTrainConfig(data=str(tiny_npz), out=str(tmp_path / "a"), degrade=0.5))
     with pytest.raises(TrainingError, match="share"):
         train_codec(CodecTrainConfig(data=str(tiny_npz), out=str(tmp_path / "b"), joint=True,
-                                     classifier="fer-cnn-v1", degrade=1.5))  # fmt: skip
+                                     classifier="fer-cnn-joint-v4", degrade=1.5))  # fmt: skip
 
 
 def test_freeze_codec_is_for_joint_training(tmp_path: Path, tiny_npz: Path) -> None:
@@ -438,7 +412,7 @@ def test_freeze_codec_is_for_joint_training(tmp_path: Path, tiny_npz: Path) -> N
     from facecodec.train.codec_trainer import CodecTrainConfig, train_codec
 
     config = CodecTrainConfig(data=str(tiny_npz), epochs=1, out=str(tmp_path / "x"), device="cpu",
-                              classifier="fer-cnn-v1", freeze_codec=True)  # fmt: skip
+                              classifier="fer-cnn-joint-v4", freeze_codec=True)  # fmt: skip
     with pytest.raises(TrainingError, match="joint"):
         train_codec(config)
 
@@ -467,7 +441,7 @@ def test_the_recorded_training_command_parses_back_to_the_run(tiny_npz: Path) ->
     from facecodec.cli_train import train, training_command
     from facecodec.train.codec_trainer import CodecTrainConfig
 
-    config = CodecTrainConfig(data=str(tiny_npz), model="face-fer-v5", joint=True, classifier="fer-cnn-joint-v5",
+    config = CodecTrainConfig(data=str(tiny_npz), model="face-fer-v5", joint=True, classifier="fer-cnn-joint-v6",
                               quality_range=(0.25, 8.0), val_qualities=[0.5, 2.0])  # fmt: skip
     command = training_command(json.loads(json.dumps(asdict(config))))
     assert "--val-qualities 0.5,2 " in command and "--quality-range 0.25 8 " in command

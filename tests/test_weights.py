@@ -135,8 +135,7 @@ def test_only_safetensors_in_weights_dir(weights_dir: Path) -> None:
     files = sorted(p.name for p in weights_dir.iterdir())
     assert not [f for f in files if f.endswith((".pt", ".pth", ".pkl", ".pickle", ".bin", ".tmp"))]
     expected = sorted(
-        [weights.MANIFEST_NAME]
-        + [registry.get_spec(n).weights_file for n in registry.model_names()]
+        {weights.MANIFEST_NAME} | {registry.get_spec(n).weights_file for n in registry.model_names()}
     )
     assert files == expected
     for name in files:
@@ -204,18 +203,42 @@ def test_half_precision_weights_store_the_rounded_model(weights_dir: Path, use_w
     assert api.decode_array(api.encode(face, model=codec, device="cpu")).shape == face.shape
 
 
-def test_retire_weights_keeps_the_record_and_drops_the_file(copy: Path, random_model) -> None:
-    from facecodec.errors import TrainingError
-    from facecodec.train.export import retire_weights, save_weights
+def test_a_guide_classifier_exports_only_as_its_codecs_guide(copy: Path) -> None:
+    """fer-cnn-joint-v1 ships inside face-fer-v3's file: export writes no file of its own and
+    refuses weights its codec's guide does not hold."""
+    import torch
 
-    name = next(n for n in registry.model_names(retired=True) if registry.get_spec(n).retired)
-    save_weights(random_model(name), name, copy, {"kind": registry.get_spec(name).kind})
-    sha = weights.read_manifest(copy)["models"][name]["sha256"]
-    retire_weights(name, copy)
-    manifest = weights.read_manifest(copy)
-    assert name not in manifest["models"] and not (copy / registry.get_spec(name).weights_file).exists()
-    assert manifest["retired"][name]["sha256"] == sha
-    assert manifest["retired"][name]["reason"] == registry.get_spec(name).retired
-    with pytest.raises(TrainingError, match="not marked retired"):
-        retire_weights("face-hp-v1", copy)
-    assert (copy / "face-hp-v1.safetensors").exists()
+    from facecodec.train.export import save_weights
+
+    spec = registry.get_spec(registry.DEFAULT_CLASSIFIER)
+    assert spec.weights_in
+    before = sorted(p.name for p in copy.iterdir())
+    guide = registry.create_model(spec.name)
+    save_weights(guide, spec.name, copy, {"kind": "classifier", "training_data": "guide"})
+    assert sorted(p.name for p in copy.iterdir()) == before
+    entry = _manifest(copy)["models"][spec.name]
+    assert (entry["file"], entry["stored_in"], entry["bytes"]) == (f"{spec.weights_in}.safetensors", spec.weights_in, 0)
+    other = registry.build_architecture(spec)
+    with torch.no_grad():
+        other.head.bias.add_(1.0)
+    with pytest.raises(WeightsError, match=spec.weights_in):
+        save_weights(other, spec.name, copy, {"kind": "classifier"})
+
+
+def test_remove_unregistered_drops_entries_and_files_of_removed_models(copy: Path) -> None:
+    from facecodec.train.export import remove_unregistered
+
+    manifest = _manifest(copy)
+    manifest["models"]["face-fer-v8"] = {"file": "face-fer-v8.safetensors", "sha256": "0" * 64}
+    manifest["retired"] = {"fer-latent-v1": {"file": "fer-latent-v1.safetensors"}}
+    (copy / weights.MANIFEST_NAME).write_text(json.dumps(manifest))
+    (copy / "face-fer-v8.safetensors").write_bytes(b"x")
+    (copy / "fer-cnn-v1.safetensors").write_bytes(b"x")  # a file no entry names
+    assert remove_unregistered(copy) == ["face-fer-v8", "fer-latent-v1"]
+    after = _manifest(copy)
+    shipped = [n for n in registry.model_names() if registry.get_spec(n).kind != "recognizer"]
+    assert sorted(after["models"]) == sorted(shipped) and "retired" not in after
+    assert sorted(p.name for p in copy.glob("*.safetensors")) == sorted(
+        {registry.get_spec(n).weights_file for n in shipped}
+    )
+    registry.create_model(registry.DEFAULT_CLASSIFIER)  # what stays still loads

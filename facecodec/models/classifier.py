@@ -76,3 +76,19 @@ class FerNet(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.head(self.dropout(self.features(x)))
+
+    def state_from_guide(self, codec_state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        """This classifier's state as an expression-code codec stores it as its frozen guide
+        (:class:`~facecodec.models.semantic.SemanticFaceHyperprior`: ``guide.*`` the stages
+        up to the last pooling, ``guide_tail.*`` the last stage, ``guide_fc.*`` the head)."""
+        split = self._split()
+        state = {}
+        for key, value in codec_state.items():
+            prefix, _, rest = key.partition(".")
+            if prefix in ("guide", "guide_tail"):
+                index, _, param = rest.partition(".")
+                offset = split if prefix == "guide_tail" else 0
+                state[f"body.{int(index) + offset}.{param}"] = value
+            elif prefix == "guide_fc":
+                state[f"head.{rest}"] = value
+        return state

@@ -65,7 +65,7 @@ class ClassifierTrainConfig:
     """Everything that defines a classifier training run (stored in checkpoints)."""
 
     data: str
-    model: str = "fer-cnn-v1"
+    model: str = "fer-cnn-joint-v4"
     split: str | None = "train"
     val_split: str | None = "val"
     epochs: int = 40

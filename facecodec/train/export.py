@@ -18,9 +18,9 @@ import torch
 from safetensors.torch import save_file
 
 from .. import registry
-from ..errors import TrainingError, WeightsError
+from ..errors import WeightsError
 from ..imageio import default_file_mode, write_atomic
-from ..weights import MANIFEST_NAME, read_manifest, sha256_file, shipped_state, using_weights_dir
+from ..weights import MANIFEST_NAME, read_checked, read_manifest, sha256_file, using_weights_dir
 
 
 def load_checkpoint_model(checkpoint: Path, name: str) -> tuple[torch.nn.Module, dict[str, Any]]:
@@ -68,9 +68,16 @@ def round_to_half(model: torch.nn.Module) -> None:
 
 
 def save_weights(model: torch.nn.Module, name: str, out_dir: Path, record: dict[str, Any]) -> Path:
-    """Write ``name.safetensors`` and its manifest entry into ``out_dir``."""
+    """Write ``name.safetensors`` and its manifest entry into ``out_dir``.
+
+    A classifier shipped inside a codec's file (``weights_in``) writes no file: its
+    entry points at the codec's, whose guide must hold exactly this model's weights.
+    """
     out_dir.mkdir(parents=True, exist_ok=True)
-    half = registry.get_spec(name).weights_dtype == "float16"
+    spec = registry.get_spec(name)
+    if spec.weights_in:
+        return _save_in_codec(model, spec, out_dir, record)
+    half = spec.weights_dtype == "float16"
     if half:
         round_to_half(model)  # before update(): the CDF tables must be the rounded model's
     if hasattr(model, "update"):
@@ -78,18 +85,12 @@ def save_weights(model: torch.nn.Module, name: str, out_dir: Path, record: dict[
     state = {k: v.detach().cpu().contiguous().clone() for k, v in model.state_dict().items()}
     if half:
         state = {k: v.half() if _stored_half(v) else v for k, v in state.items()}
-    base = registry.get_spec(name).weights_base
-    if base:  # only what differs from the base model's weights (as they lie in out_dir)
-        with using_weights_dir(out_dir):
-            inherited = shipped_state(registry.get_spec(base), registry.weights_bases(registry.get_spec(base)))
-        state = {k: v for k, v in state.items() if k not in inherited or not torch.equal(inherited[k], v)}
-    path = out_dir / registry.get_spec(name).weights_file
+    path = out_dir / spec.weights_file
     tmp = path.with_name(path.name + ".tmp")
     save_file(state, str(tmp))
     os.chmod(tmp, default_file_mode())  # safetensors writes 0600
     os.replace(tmp, path)
-    manifest = read_manifest(out_dir) or {"format": 1, "models": {}}
-    entry = {
+    _write_entry(out_dir, name, {
         "file": path.name,
         "sha256": sha256_file(path),
         "bytes": path.stat().st_size,
@@ -97,10 +98,36 @@ def save_weights(model: torch.nn.Module, name: str, out_dir: Path, record: dict[
         "stored_as": f"float16 (tensors ≥ {HALF_MIN_ELEMENTS} values), else float32" if half else "float32",
         "exported": _dt.date.today().isoformat(),
         **record,
-    }
+    })  # fmt: skip
+    return path
+
+
+def _save_in_codec(model: torch.nn.Module, spec: registry.ModelSpec, out_dir: Path, record: dict[str, Any]) -> Path:
+    codec = registry.get_spec(spec.weights_in or "")
+    with using_weights_dir(out_dir):
+        stored = model.state_from_guide(read_checked(codec))
+    own = model.state_dict()
+    if stored.keys() != own.keys() or not all(torch.equal(stored[k], own[k].cpu()) for k in own):
+        raise WeightsError(
+            f"{spec.name!r} ships inside {codec.name!r}'s file, whose frozen guide holds other weights; "
+            f"export {codec.name!r} with this classifier as its guide"
+        )
+    _write_entry(out_dir, spec.name, {
+        "file": codec.weights_file,
+        "stored_in": codec.name,
+        "bytes": 0,
+        "parameters": sum(int(v.numel()) for v in own.values() if v.is_floating_point()),
+        "stored_as": "float32, as the frozen guide of the codec's file",
+        "exported": _dt.date.today().isoformat(),
+        **record,
+    })  # fmt: skip
+    return out_dir / codec.weights_file
+
+
+def _write_entry(out_dir: Path, name: str, entry: dict[str, Any]) -> None:
+    manifest = read_manifest(out_dir) or {"format": 1, "models": {}}
     manifest["models"][name] = entry
     write_atomic(out_dir / MANIFEST_NAME, (json.dumps(manifest, indent=2) + "\n").encode(), force=True)
-    return path
 
 
 def set_measured(name: str, out_dir: Path, measured: dict[str, Any]) -> None:
@@ -110,21 +137,19 @@ def set_measured(name: str, out_dir: Path, measured: dict[str, Any]) -> None:
     write_atomic(out_dir / MANIFEST_NAME, (json.dumps(manifest, indent=2) + "\n").encode(), force=True)
 
 
-def retire_weights(name: str, out_dir: Path) -> None:
-    """Stop shipping a retired model's weights: delete its file, keep its record.
-
-    The manifest entry moves to ``manifest["retired"]`` (sha256, training
-    command, measured figures, plus the date), so what the model was stays
-    on record after its file is gone. The registry must already mark it retired.
-    """
-    spec = registry.get_spec(name)
-    if not spec.retired:
-        raise TrainingError(f"{name!r} is not marked retired in the registry")
+def remove_unregistered(out_dir: Path) -> list[str]:
+    """Drop the manifest entries of models no longer in the registry (their names and ids stay
+    reserved in :data:`facecodec.registry.REMOVED`) and delete every weights file no entry
+    names any more; returns the dropped names."""
     manifest = read_manifest(out_dir)
-    entry = manifest["models"].pop(name, None)
-    if entry is not None:
-        manifest.setdefault("retired", {})[name] = {
-            **entry, "retired": _dt.date.today().isoformat(), "reason": spec.retired
-        }
-        write_atomic(out_dir / MANIFEST_NAME, (json.dumps(manifest, indent=2) + "\n").encode(), force=True)
-    (out_dir / spec.weights_file).unlink(missing_ok=True)
+    models, keep = manifest.get("models", {}), set(registry.model_names())
+    gone = sorted(n for n in models if n not in keep)
+    gone += sorted(manifest.pop("retired", {}))  # earlier releases' record of retired models
+    for name in gone:
+        models.pop(name, None)
+    named = {entry.get("file") for entry in models.values()}
+    for path in out_dir.glob("*.safetensors"):
+        if path.name not in named:
+            path.unlink()
+    write_atomic(out_dir / MANIFEST_NAME, (json.dumps(manifest, indent=2) + "\n").encode(), force=True)
+    return gone

@@ -74,8 +74,6 @@ def export_model(
     manifest (the CLI passes :func:`facecodec.cli_train.training_command`; the library
     does not import the CLI); without it the manifest records none."""
     spec = registry.get_spec(name)
-    if spec.retired:
-        raise WeightsError(f"{name!r} is retired ({spec.retired}); facecodec no longer loads its weights")
     if measure_data:
         check_measure_qualities(name, qualities)
     model, meta = _load(checkpoint, name)

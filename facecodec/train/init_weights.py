@@ -40,6 +40,6 @@ def load_initial(model: torch.nn.Module, source: str, key: str = "model") -> Non
         from ..weights import load_weights
 
         spec = registry.get_spec(source)
-        load_weights(model, spec, registry.weights_bases(spec))
+        load_weights(model, spec, registry.get_spec(spec.weights_in) if spec.weights_in else None)
         return
     apply_state(model, state, f"weights {path} do not fit this architecture")

@@ -54,8 +54,8 @@ class TierTrainConfig:
 
     data: str
     model: str = "face-fer-v5"
-    init: str = "face-fer-v4"  # the codec the tier extends (its weights, frozen)
-    classifier: str = "fer-cnn-joint-v5"  # judges the decoded faces (frozen)
+    init: str = "face-fer-v3"  # the codec the tier extends (its weights, frozen)
+    classifier: str = "fer-cnn-joint-v4"  # judges the decoded faces (frozen)
     split: str | None = "train"
     val_split: str | None = "val"
     val_limit: int = 512
