@@ -220,7 +220,7 @@ def info(files, as_json) -> None:
 
 
 @main.command()
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON document: a list of model records.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON document: the default codec and the model records.")
 def models(as_json) -> None:
     """List the models: the codecs first (* marks the default) with what each is for, the
     models that read its files and its measured bytes and PSNR at its lowest, middle and
@@ -229,7 +229,7 @@ def models(as_json) -> None:
 
     from .registry import DEFAULT_CODEC, list_models
 
-    records = [{**r, "default": r["name"] in (DEFAULT_CODEC, DEFAULT_CLASSIFIER)} for r in list_models()]
+    records = list_models()
     if as_json:
         click.echo(json.dumps({"default_codec": DEFAULT_CODEC, "models": records}))
         return
