@@ -219,7 +219,7 @@ _SPECS: tuple[ModelSpec, ...] = (
 #: codec may take a held-out member (:func:`training_panel_spec` refuses them).
 _PANEL: tuple[ModelSpec, ...] = (
     ModelSpec(
-        name="rec-vgg-a",
+        name="panel-vgg-v1",
         model_id=301,
         kind="recognizer",
         architecture="classifier:FerNet",
@@ -229,7 +229,7 @@ _PANEL: tuple[ModelSpec, ...] = (
         panel="training",
     ),
     ModelSpec(
-        name="rec-resnet-a",
+        name="panel-resnet-v1",
         model_id=302,
         kind="recognizer",
         architecture="recognizers:ResFerNet",
@@ -239,17 +239,17 @@ _PANEL: tuple[ModelSpec, ...] = (
         panel="training",
     ),
     ModelSpec(
-        name="rec-vgg-b",
+        name="panel-vgg-v2",
         model_id=303,
         kind="recognizer",
         architecture="classifier:FerNet",
         kwargs={"in_channels": 1, "width": 16},
-        description="VGG-style, half rec-vgg-a's width, another seed, trained on original faces",
+        description="VGG-style, half panel-vgg-v1's width, another seed, trained on original faces",
         weights_dtype="float16",
         panel="training",
     ),
     ModelSpec(
-        name="rec-mobile-a",
+        name="panel-mobile-v1",
         model_id=311,
         kind="recognizer",
         architecture="recognizers:MobileFerNet",
@@ -259,7 +259,7 @@ _PANEL: tuple[ModelSpec, ...] = (
         panel="held-out",
     ),
     ModelSpec(
-        name="rec-inception-a",
+        name="panel-inception-v1",
         model_id=312,
         kind="recognizer",
         architecture="recognizers:InceptionFerNet",
@@ -269,7 +269,7 @@ _PANEL: tuple[ModelSpec, ...] = (
         panel="held-out",
     ),
     ModelSpec(
-        name="rec-dense-a",
+        name="panel-dense-v1",
         model_id=313,
         kind="recognizer",
         architecture="recognizers:DenseFerNet",

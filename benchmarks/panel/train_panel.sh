@@ -7,6 +7,7 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 DATA=${DATA:-../shared/data/fer2013/fer2013_trainval.npz}
 RUNS=${RUNS:-runs/panel}
+mkdir -p "$RUNS"
 
 train() {  # NAME EPOCHS SEED
     facecodec train classifier --model "$1" --data "$DATA" --epochs "$2" --seed "$3" \
@@ -17,17 +18,21 @@ train() {  # NAME EPOCHS SEED
 
 member() {
     case "$1" in
-        # fer-cnn-v1's shipped weights (VGG-style, trained on originals only), stored in float16
-        rec-vgg-a) python benchmarks/panel/copy_member.py fer-cnn-v1 rec-vgg-a --measure-data "$DATA" ;;
-        rec-vgg-b) train rec-vgg-b 10 11 ;;
-        rec-resnet-a) train rec-resnet-a 18 12 ;;
-        rec-dense-a) train rec-dense-a 14 13 ;;
-        rec-mobile-a) train rec-mobile-a 14 14 ;;
-        rec-inception-a) train rec-inception-a 14 15 ;;
+        # fer-cnn-v1 of facecodec 0.1 (VGG-style, trained on originals only), stored in float16
+        panel-vgg-v1)
+            git show b4f45e9:weights/fer-cnn-v1.safetensors > "$RUNS/fer-cnn-v1.safetensors"
+            git show b4f45e9:weights/MANIFEST.json > "$RUNS/manifest-0.1.json"
+            python benchmarks/panel/copy_member.py "$RUNS/fer-cnn-v1.safetensors" panel-vgg-v1 \
+                --manifest "$RUNS/manifest-0.1.json" --measure-data "$DATA" ;;
+        panel-vgg-v2) train panel-vgg-v2 10 11 ;;
+        panel-resnet-v1) train panel-resnet-v1 18 12 ;;
+        panel-dense-v1) train panel-dense-v1 14 13 ;;
+        panel-mobile-v1) train panel-mobile-v1 14 14 ;;
+        panel-inception-v1) train panel-inception-v1 14 15 ;;
         *) echo "unknown panel member: $1" >&2; exit 2 ;;
     esac
 }
 
 members=("$@")
-[ ${#members[@]} -gt 0 ] || members=(rec-vgg-b rec-resnet-a rec-dense-a rec-mobile-a rec-inception-a rec-vgg-a)
+[ ${#members[@]} -gt 0 ] || members=(panel-vgg-v2 panel-resnet-v1 panel-dense-v1 panel-mobile-v1 panel-inception-v1 panel-vgg-v1)
 for m in "${members[@]}"; do member "$m"; done

@@ -81,7 +81,7 @@ class FerNet(nn.Module):
         """This classifier's state as an expression-code codec stores it as its frozen guide
         (:class:`~facecodec.models.semantic.SemanticFaceHyperprior`: ``guide.*`` the stages
         up to the last pooling, ``guide_tail.*`` the last stage, ``guide_fc.*`` the head)."""
-        split = self._split()
+        split = self.split_index()
         state = {}
         for key, value in codec_state.items():
             prefix, _, rest = key.partition(".")
