@@ -131,6 +131,11 @@ def test_bench_writes_every_output(labelled_dir: Path, tmp_path: Path, fake_clas
         assert p["heldout_agreement"] == pytest.approx(np.mean(held), abs=0.01)
         assert p["heldout_agreement_worst"] == min(held) <= p["heldout_agreement"]
         assert p["heldout_accuracy"] is None
+        if p["family"] == "facecodec":  # beside the panel: the classifier the codec's entry names
+            assert p["own_classifier"] == registry.pixel_classifier_for(p["codec"])
+            assert 0 <= p["own_accuracy"] <= 100
+        else:
+            assert "own_classifier" not in p
     assert saved["panel"]["held-out"]["members"] == registry.panel_names("held-out")
     assert files["rd_psnr.png"].with_name("rd_heldout.png").read_bytes()[:4] == b"\x89PNG"
     # more bytes at the best setting than at the worst, for every codec

@@ -39,6 +39,8 @@ UNITS = {
     "heldout_accuracy_worst": "the held-out panel's lowest member accuracy",
     "trainpanel_agreement": "as heldout_agreement, over the training panel (may enter codec losses: a diagnostic)",
     "trainpanel_accuracy": "as heldout_accuracy, over the training panel (a diagnostic)",
+    "own_accuracy": "% of decoded images labelled correctly by the classifier the codec's entry names "
+    "(own_classifier; for the expression codecs trained with the codec: a diagnostic)",
     "bd_rate": "% bytes a facecodec codec needs versus the anchor at equal quality "
     "(negative = fewer bytes); Bjontegaard delta, akima interpolation",
 }
@@ -46,7 +48,7 @@ UNITS = {
 CSV_COLUMNS = (
     "codec", "family", "quality", "images", "bytes", "bpp", "psnr", "ssim", "ms_ssim",
     "heldout_agreement", "heldout_agreement_worst", "heldout_accuracy", "heldout_accuracy_worst",
-    "trainpanel_agreement", "trainpanel_accuracy", "accuracy", "agreement", "encode_ips", "decode_ips",
+    "trainpanel_agreement", "trainpanel_accuracy", "own_classifier", "own_accuracy", "accuracy", "agreement", "encode_ips", "decode_ips",
 )  # fmt: skip
 #: the metrics BD-rates are computed on, where measured (held-out panel first: the headline)
 BD_METRICS = ("psnr", "heldout_accuracy", "heldout_agreement", "accuracy")

@@ -312,6 +312,7 @@ def _facecodec_points(
     codec: codecs.FacecodecCodec, qualities: Sequence[float], ctx: _Context, advance
 ) -> Iterator[dict[str, Any]]:
     images = list(ctx.images)
+    own = _own_classifier(codec.name, ctx)
     codec.warm_up(ctx.images, qualities[0])
     for q in qualities:
         files, encode_s = _timed(lambda q=q: codec.encode_many(images, q))
@@ -322,8 +323,24 @@ def _facecodec_points(
             "encode_s": encode_s,
             "decode_s": decode_s,
         }
-        yield _evaluate(codec.name, "facecodec", q, coded, ctx)
+        point = _evaluate(codec.name, "facecodec", q, coded, ctx)
+        if own is not None:  # the codec's own classifier: a diagnostic, never the headline
+            name, model = own
+            preds = metrics.predict(model, coded["decoded"], ctx.device)
+            point["own_classifier"] = name
+            point["own_accuracy"] = None if ctx.labels is None else _r(np.mean(preds == ctx.labels) * 100, 2)
+        yield point
         advance(f"{codec.name} q{q:g}")
+
+
+def _own_classifier(codec: str, ctx: _Context) -> tuple[str, Any] | None:
+    """The pixel classifier a codec's entry names for its decoded faces (when labels are FER2013's)."""
+    from .. import registry
+
+    name = registry.pixel_classifier_for(codec)
+    if ctx.labels is None or ctx.classifier is None:
+        return None
+    return name, metrics.prepare_classifier(_load_classifier(name, ctx.device))
 
 
 def _context(
