@@ -26,9 +26,9 @@ member() {
                 --manifest "$RUNS/manifest-0.1.json" --measure-data "$DATA" ;;
         panel-vgg-v2) train panel-vgg-v2 10 11 ;;
         panel-resnet-v1) train panel-resnet-v1 18 12 ;;
-        panel-dense-v1) train panel-dense-v1 14 13 ;;
-        panel-mobile-v1) train panel-mobile-v1 14 14 ;;
-        panel-inception-v1) train panel-inception-v1 14 15 ;;
+        panel-dense-v1) train panel-dense-v1 10 13 ;;
+        panel-mobile-v1) train panel-mobile-v1 10 14 ;;
+        panel-inception-v1) train panel-inception-v1 10 15 ;;
         *) echo "unknown panel member: $1" >&2; exit 2 ;;
     esac
 }
