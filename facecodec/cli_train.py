@@ -70,7 +70,7 @@ def _codec_options(fn: Callable) -> Callable:
         click.option("--task-balance", default=None, type=float, help="Adaptive: keep the expression terms at this ratio of rate+distortion."),
         click.option("--guide-init", default=None, help="Codecs with an encoder guide (face-fer-v3, -v5): the classifier (name, .safetensors, .pt) whose first stages guide the encoder."),
         click.option("--guide-lr-scale", default=1.0, show_default=True, type=click.FloatRange(min=0, min_open=True), help="Guided codecs: learning-rate multiplier of the guide projection (it starts at zero)."),
-        click.option("--panel", default="", type=_parse_names, metavar="NAME,NAME,...", help="Training-panel recognizers (see 'facecodec models'): the decoded face must read as the original to each of them (held-out ones are refused)."),
+        click.option("--panel", default="", type=_parse_names, metavar="NAME,NAME,...", help="Training-panel recognizers (docs/panel.md): the decoded face must read as the original to each of them (held-out ones are refused)."),
         click.option("--panel-weight", default=0.0, show_default=True, type=click.FloatRange(min=0), help="bpp per nat of the panel's mean KL between its readings of random views of the original and of the decoded face."),
         click.option("--adversarial-weight", default=0.0, show_default=True, type=click.FloatRange(min=0), help="bpp per nat of a face discriminator's non-saturating loss on decoded faces (realism)."),
         click.option("--feature-match-weight", default=0.0, show_default=True, type=click.FloatRange(min=0), help="bpp per unit of the discriminator's feature-matching distance (decoded vs original)."),

@@ -308,8 +308,9 @@ def _removed_error(name: str) -> UnknownModel:
 
 
 def model_names(kind: str | None = None) -> list[str]:
-    """Registered names, optionally of one kind, in registration order (the default codec first)."""
-    return [s.name for s in _SPECS if kind is None or s.kind == kind]
+    """Registered names of one kind, or (``None``) of every model the package ships: the codecs,
+    classifiers and latent heads, not the recognizer panel; in registration order."""
+    return [s.name for s in _SPECS if (s.kind == kind if kind else s.kind != "recognizer")]
 
 
 def model_ids() -> frozenset[int]:
@@ -427,13 +428,12 @@ def _summary(points: list[dict[str, Any]] | None) -> list[dict[str, Any]] | None
 
 def list_models() -> list[dict[str, Any]]:
     """One record per model: name, id, kind, role, readers, parameters, weights and measured figures."""
-    from .weights import panel_dir, read_manifest
+    from .weights import read_manifest
 
     shipped = read_manifest().get("models", {})  # once, not once per model
-    panel = read_manifest(panel_dir()).get("models", {})
     records = []
-    for spec in _SPECS:
-        entry = (panel if spec.kind == "recognizer" else shipped).get(spec.name) or {}
+    for spec in map(get_spec, model_names()):  # the recognizer panel does not ship (docs/panel.md)
+        entry = shipped.get(spec.name) or {}
         measured = entry.get("measured")
         records.append(
             {
@@ -446,7 +446,6 @@ def list_models() -> list[dict[str, Any]]:
                 "classifier": spec.classifier,
                 "latent_head": spec.latent_head,
                 "codec": spec.codec,
-                "panel": spec.panel or None,
                 "description": spec.description,
                 "qualities": entry.get("qualities"),
                 "parameters": entry.get("parameters"),

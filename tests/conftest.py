@@ -58,10 +58,9 @@ def export_random_weights(directory: Path, panel: bool = False) -> Path:
     from facecodec import registry
     from facecodec.train.export import save_weights
 
-    for name in registry.model_names():
+    for name in registry.model_names("recognizer" if panel else None):
         kind = registry.get_spec(name).kind
-        if (kind == "recognizer") == panel:
-            save_weights(build_random_model(name), name, directory, record=dict(TEST_RECORD, kind=kind))
+        save_weights(build_random_model(name), name, directory, record=dict(TEST_RECORD, kind=kind))
     return directory
 
 

@@ -45,7 +45,7 @@ def test_names_and_ids_unique_and_stable() -> None:
         assert registry.spec_for_id(spec.model_id) is spec
     # ids are part of the file format: these must never change
     assert {n: registry.get_spec(n).model_id for n in registry.model_names("codec")} == {
-        "face-fer-v3": 4, "face-hp-v1": 1, "face-fer-v5": 6,
+        "face-fer-v3": 4, "face-hp-v1": 1, "face-fer-v5": 6, "face-fer-v9": 10,
     }  # fmt: skip
     assert registry.REMOVED["face-fer-v4"] == 5 and registry.REMOVED["face-fer-v8"] == 9
 
