@@ -13,7 +13,7 @@ scores the mean of the named classifiers' probabilities as one more reader;
 ``--mirror`` has each classifier average the face and its mirror image.
 
     python benchmarks/accuracy_gap.py --data ../shared/data/fer2013/fer2013_trainval.npz --split val \\
-        --codec face-fer-v5 --qualities 0.25,0.5,1,1.5,2,2.5,3 --json benchmarks/results/accuracy_gap.json
+        --codec face-fer-v9 --qualities 1,1.5,2,2.5,3 --json benchmarks/results/accuracy_gap.json
 """
 
 from __future__ import annotations
@@ -102,7 +102,7 @@ def main() -> None:
     parser.add_argument("--data", required=True, help="labelled npz / FER2013 csv / class folders")
     parser.add_argument("--split", default="val")
     parser.add_argument("-n", type=int, default=None, help="first N images (default: all)")
-    parser.add_argument("--codec", default="face-fer-v5")
+    parser.add_argument("--codec", default=registry.DEFAULT_CODEC)
     parser.add_argument("--classifiers", default=None,
                         help="comma-separated pixel classifiers (default: the one `facecodec classify` uses for the codec's files)")  # fmt: skip
     parser.add_argument("--ensemble", action="store_true",

@@ -128,8 +128,6 @@ def main() -> None:
     parser.add_argument("--codecs", default="face-hp-v1,face-fer-v1,jpeg,webp")
     parser.add_argument("--classifiers", default="fer-cnn-v1,fer-cnn-joint-v1")
     parser.add_argument("--qualities", default="1,1.5,2,2.5,3,4,5,6,8", help="facecodec qualities")
-    parser.add_argument("--tier-qualities", default="0.25,0.5,0.75,0.9375",
-                        help="added for codecs with an expression-only tier (face-fer-v5), those at or above its lowest")
     parser.add_argument("--anchor", default="face-hp-v1")
     parser.add_argument("--test", default="face-fer-v1")
     parser.add_argument("--anchor-classifier", default="fer-cnn-v1",
@@ -166,9 +164,6 @@ def main() -> None:
             sweep = [(q, lambda q=q, impl=impl: _classical(impl, images, q)) for q in SWEEPS[codec]]
         else:
             qs = [float(q) for q in args.qualities.split(",")]
-            low = registry.codec_spec(codec).quality_min
-            if low < 1:
-                qs = [float(q) for q in args.tier_qualities.split(",") if low <= float(q) < 1] + qs
             sweep = [(q, lambda q=q, codec=codec: _facecodec(codec, images, q, args.device)) for q in qs]
         for q, run in sweep:
             files, decoded = run()

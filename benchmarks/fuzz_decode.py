@@ -26,13 +26,12 @@ import zlib
 
 import numpy as np
 
-from facecodec import api
+from facecodec import api, registry
 from facecodec.errors import FacecodecError
 
 
 def seed_files(n_faces: int = 24) -> list[bytes]:
-    """Real .ffc files: synthetic faces at qualities 1..8, face-fer-v5 files of its
-    expression-only tier (qualities 0.25..0.9375) and a 96×80 image."""
+    """Real .ffc files: synthetic faces at qualities 1..8 from every codec, and a 96×80 image."""
     rng = np.random.default_rng(0)
     yy, xx = np.mgrid[0:48, 0:48] / 48
     faces = []
@@ -44,9 +43,9 @@ def seed_files(n_faces: int = 24) -> list[bytes]:
     files = [e.data for e in api.encode_batch(faces, quality=qualities)]
     big = rng.integers(0, 256, (80, 96, 3), dtype=np.uint8)
     files.append(api.encode(big, quality=3))
-    tier = [0.25 + 0.6875 * i / 7 for i in range(8)]
-    files += [e.data for e in api.encode_batch(faces[:8], model="face-fer-v5", quality=tier)]
-    files.append(api.encode(big, model="face-fer-v5", quality=0.5))
+    for codec in registry.model_names("codec"):
+        if codec != registry.DEFAULT_CODEC:
+            files += [e.data for e in api.encode_batch(faces[:8], model=codec, quality=qualities[:8])]
     return files
 
 

@@ -8,7 +8,7 @@ each degraded copy (made from the 8-bit face, rounded back to 8 bits) is read by
 library (``classify_batch(domain="pixel")``) and compared with the original, face by face.
 
     python benchmarks/robustness.py --data ../shared/data/fer2013/fer2013_trainval.npz --split val \\
-        --classifiers fer-cnn-joint-v6,fer-cnn-joint-v1 --json benchmarks/results/robustness.json
+        --classifiers fer-cnn-joint-v4,fer-cnn-joint-v1 --json benchmarks/results/robustness.json
 """
 
 from __future__ import annotations
@@ -77,7 +77,7 @@ def main() -> None:
     parser.add_argument("--data", required=True, help="labelled npz / FER2013 csv / class folders")
     parser.add_argument("--split", default="val")
     parser.add_argument("-n", type=int, default=None, help="first N images (default: all)")
-    parser.add_argument("--classifiers", default="fer-cnn-joint-v6", help="comma-separated pixel classifiers")
+    parser.add_argument("--classifiers", default="fer-cnn-joint-v4", help="comma-separated pixel classifiers")
     parser.add_argument("--bootstrap", type=int, default=2000, help="paired bootstrap resamples")
     parser.add_argument("--batch-size", type=int, default=256)
     parser.add_argument("--device", default="cpu")

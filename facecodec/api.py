@@ -9,8 +9,8 @@ on the right and bottom to a multiple of 16 by repeating its edge pixels,
 coded, and the decoded image is cropped back to the original size. Images of
 the same padded size are coded in one batch.
 
-Quality is a number in [1, 8] (1 smallest files, 8 best fidelity; face-fer-v5
-also takes [0.25, 1), its expression-only tier); any value in between works and is rounded to a multiple of 1/16, the resolution the file
+Quality is a number in [1, 8] (1 smallest files, 8 best fidelity); any value in
+between works and is rounded to a multiple of 1/16, the resolution the file
 stores.
 """
 

@@ -2,15 +2,13 @@
 
 ``facecodec encode --max-bytes N`` / ``--target-bpp X`` (and
 :func:`encode_to_budget`) search each image's quality on the grid the file
-stores (steps of 1/16 from the codec's lowest quality, 1 or its expression-only
-tier's, to 8) by bisection: the file at the lowest quality and at quality 8 are tried, then the interval is halved until neighbours on the grid
+stores (steps of 1/16 from 1 to 8) by bisection: the file at quality 1 and at
+quality 8 are tried, then the interval is halved until neighbours on the grid
 bracket the budget — at most 9 encodes per image, all batched. The result is
 the highest quality whose *whole file* (header and CRC included) fits. File
 size grows with quality almost everywhere; where it does not, the search still
 only returns files that fit. An image that does not fit even at quality 1 gets
 a :class:`~facecodec.errors.BudgetError` naming the smallest size possible.
-With face-fer-v5 a tight budget may so land in the expression-only tier
-(quality < 1: the file carries the expression code only).
 """
 
 from __future__ import annotations
@@ -22,7 +20,7 @@ from typing import Any
 from . import api, registry
 from .errors import BudgetError, FacecodecError
 from .imageio import to_array
-from .quality import QUALITY_MAX, QUALITY_RESOLUTION
+from .quality import QUALITY_MAX, QUALITY_MIN, QUALITY_RESOLUTION
 
 CODE_MAX = round(QUALITY_MAX * QUALITY_RESOLUTION)
 
@@ -66,7 +64,7 @@ def encode_to_budget(
         out = api.encode_batch([arrays[i] for i in idx], model, qualities, device, batch_size)
         return dict(zip(idx, out))
 
-    code_min = round(registry.codec_spec(model).quality_min * QUALITY_RESOLUTION)
+    code_min = round(QUALITY_MIN * QUALITY_RESOLUTION)
     everyone = list(range(n))
     best: dict[int, api.Encoded] = {}
     results: list[api.Encoded | FacecodecError | None] = [None] * n

@@ -103,7 +103,7 @@ _IO_PATH = click.Path(allow_dash=True)
 @click.argument("inputs", nargs=-1, required=True, type=_IO_PATH)
 @click.option("-o", "--output", type=_IO_PATH, help="Output file, directory (many inputs), or - for stdout.")
 @click.option("--model", "-m", default=None, shell_complete=_complete_models, help=f"Codec name (see 'facecodec models'). [default: {DEFAULT_CODEC}]")
-@click.option("--quality", "-q", default=None, type=float, help="1 (smallest) .. 8 (best); any value between, in steps of 1/16; face-fer-v5 also 0.25..1 (expression code only).  [default: 4]")
+@click.option("--quality", "-q", default=None, type=float, help="1 (smallest) .. 8 (best); any value between, in steps of 1/16.  [default: 4]")
 @click.option("--max-bytes", default=None, type=click.IntRange(1), help="Instead of --quality: the best quality whose whole file fits in N bytes, per image.")
 @click.option("--target-bpp", default=None, type=click.FloatRange(0, min_open=True), help="Instead of --quality: the best quality whose whole file is at most X bits per pixel, per image.")
 @_DEVICE

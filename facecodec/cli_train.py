@@ -60,15 +60,15 @@ def _codec_options(fn: Callable) -> Callable:
         click.option("--lmbda-min", default=4e-4, show_default=True, type=float, help="λ (rate-distortion trade-off) at quality 1."),
         click.option("--lmbda-max", default=5e-2, show_default=True, type=float, help="λ at quality 8."),
         click.option("--quality-range", default=(1.0, 8.0), show_default=True, type=(float, float), help="Qualities drawn per sample in training (equal ends: a single-rate model)."),
-        click.option("--val-qualities", default="1,4,8", show_default=True, type=_parse_qualities, metavar="Q,Q,...", help="Qualities validated after each epoch (face-fer-v5's tier: below 1)."),
+        click.option("--val-qualities", default="1,4,8", show_default=True, type=_parse_qualities, metavar="Q,Q,...", help="Qualities validated after each epoch."),
         click.option("--quality-power", default=1.0, show_default=True, type=click.FloatRange(min=0.1), help="Qualities drawn as lo + (hi-lo)·u^P, u uniform: 1 = uniform, >1 = more low qualities (where one variable-rate model costs most)."),
         click.option("--augment/--no-augment", default=False, show_default=True, help="Random rotation (±10°), scale (0.9–1.1) and shift (±10%) on top of the flips: classifiers trained along overfit less."),
         click.option("--task-weight", default=0.1, show_default=True, type=float, help="γ: bpp per nat of expression cross-entropy on decoded faces."),
         click.option("--feature-weight", default=0.0, show_default=True, type=float, help="φ: weight of the classifier-feature distance (original vs decoded)."),
         click.option("--agreement-weight", default=0.0, show_default=True, type=float, help="κ: bpp per nat of KL from the classifier's reading of the original to that of the decoded face."),
-        click.option("--semantic-weight", default=0.0, show_default=True, type=float, help="Codecs with an expression code (face-fer-v3, -v5): bpp per nat of KL from the guide classifier's reading of the original to the code head's."),
+        click.option("--semantic-weight", default=0.0, show_default=True, type=float, help="Codecs with an expression code (face-fer-v3, -v9): bpp per nat of KL from the guide classifier's reading of the original to the code head's."),
         click.option("--task-balance", default=None, type=float, help="Adaptive: keep the expression terms at this ratio of rate+distortion."),
-        click.option("--guide-init", default=None, help="Codecs with an encoder guide (face-fer-v3, -v5): the classifier (name, .safetensors, .pt) whose first stages guide the encoder."),
+        click.option("--guide-init", default=None, help="Codecs with an encoder guide (face-fer-v3, -v9): the classifier (name, .safetensors, .pt) whose first stages guide the encoder."),
         click.option("--guide-lr-scale", default=1.0, show_default=True, type=click.FloatRange(min=0, min_open=True), help="Guided codecs: learning-rate multiplier of the guide projection (it starts at zero)."),
         click.option("--panel", default="", type=_parse_names, metavar="NAME,NAME,...", help="Training-panel recognizers (docs/panel.md): the decoded face must read as the original to each of them (held-out ones are refused)."),
         click.option("--panel-weight", default=0.0, show_default=True, type=click.FloatRange(min=0), help="bpp per nat of the panel's mean KL between its readings of random views of the original and of the decoded face."),
@@ -143,34 +143,6 @@ def train_joint_cmd(**opts: Any) -> None:
     on both. Export both from the one checkpoint with 'facecodec train export'.
     """
     _run_codec(opts, joint=True)
-
-
-@train.command("tier")
-@_common("runs/tier")
-@click.option("--model", default="face-fer-v5", show_default=True, help="Codec with an expression-only tier (qualities below 1).")
-@click.option("--classifier", default="fer-cnn-joint-v4", show_default=True, help="Frozen classifier that reads the decoded faces.")
-@click.option("--batch-size", default=64, show_default=True, type=click.IntRange(1))
-@click.option("--lr", default=5e-3, show_default=True, type=float, help="Adam learning rate of the tier's parameters.")
-@click.option("--lmbda", default=1e-3, show_default=True, type=float, help="λ of the pixel term (×255²·MSE): large, so that the tier's decoder draws faces.")
-@click.option("--task-weight", default=0.25, show_default=True, type=float, help="γ: bpp per nat of the classifier's cross-entropy on decoded faces.")
-@click.option("--semantic-weight", default=2.0, show_default=True, type=float, help="κ: bpp per nat of KL from the guide's reading of the original to the code head's.")
-@click.option("--scale-min", default=0.005, show_default=True, type=click.FloatRange(0, 1, min_open=True), help="s at the tier's lowest quality: the weight of everything but the bits (1 just below quality 1, geometric between).")
-@click.option("--augment/--no-augment", default=False, show_default=True, help="Random rotation, scale and shift on top of the flips.")
-def train_tier_cmd(**opts: Any) -> None:
-    """Train a codec's expression-only tier (qualities below 1) against a frozen classifier.
-
-    Only the tier's own parameters learn (code gains, its fixed prior, its
-    small decoder); the codec named by --init (default face-fer-v3) and the
-    classifier stay fixed, so files from quality 1 up are the --init codec's.
-    """
-    from .train.tier_trainer import TierTrainConfig, train_tier
-
-    resume, as_json = opts.pop("resume"), opts.pop("as_json")
-    opts["split"] = opts["split"] or None
-    opts["val_split"] = opts["val_split"] or None
-    opts["init"] = opts["init"] or "face-fer-v3"
-    path = train_tier(TierTrainConfig(**opts), resume=resume, json_lines=as_json)
-    _done(path, as_json)
 
 
 @train.command("classifier")
@@ -252,10 +224,7 @@ def train_measure_cmd(name, data, split, weights_dir, qualities, device, as_json
 def training_command(config: dict[str, Any]) -> str:
     """The ``facecodec train ...`` command line a run's stored config came from (for the
     manifest: :func:`facecodec.train.export_models.export_model` takes it as ``command``)."""
-    if "scale_min" in config:
-        sub = "tier"
-    else:
-        sub = ("joint" if config.get("joint") else "codec") if "lmbda_min" in config else "classifier"
+    sub = ("joint" if config.get("joint") else "codec") if "lmbda_min" in config else "classifier"
     command = train.commands[sub]
     parts = [f"facecodec train {sub}"]
     for param in command.params:

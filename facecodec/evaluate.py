@@ -106,8 +106,7 @@ def measure_classifier(
     per_codec: dict[str, list[dict[str, Any]]] = {}
     for codec in codecs_to_measure:
         points = []
-        q_min = registry.codec_spec(codec).quality_min  # qualities below a codec's range: not measured
-        for q in (q for q in qualities if q >= q_min):
+        for q in qualities:
             encoded = api.encode_batch(list(images), codec, q, device, batch_size)
             files = [e.data for e in encoded]
             point = {"quality": q, "bpp": round(float(np.mean([e.bpp for e in encoded])), 4)}

@@ -32,13 +32,13 @@ Errors, following Pillow's conventions:
   tampered weights (:class:`~facecodec.errors.WeightsError`) or an unusable
   device; those facecodec errors propagate unchanged.
 * ``save`` raises :class:`~facecodec.errors.QualityError` for a quality
-  outside the codec's range (1..8; face-fer-v5 0.25..8) and :class:`~facecodec.errors.UnknownModel` for an unknown
+  outside the codec's range (1..8) and :class:`~facecodec.errors.UnknownModel` for an unknown
   model name. As with every Pillow format, Pillow opens the output before
   the plugin runs: a failed save to a new file leaves no file behind, but a
   failed save over an existing file leaves it empty.
 
-Save arguments: ``quality`` (1..8, face-fer-v5 also 0.25..1; default 4), ``model`` (default
-``face-fer-v3``) and ``device`` (``auto``, ``cpu`` or ``cuda``; default
+Save arguments: ``quality`` (1..8; default 4), ``model`` (default
+``face-fer-v9``, the default codec) and ``device`` (``auto``, ``cpu`` or ``cuda``; default
 :data:`DEVICE`). Any image mode is accepted and converted by facecodec's
 colour policy (grey modes to ``L``, everything else to ``RGB``, alpha
 dropped). Only single frames are written (no ``save_all``).

@@ -1,8 +1,7 @@
 """The quality scale: its limits, the 1/16 steps a file stores, and quality errors.
 
-Quality is a number in [1, 8] (1 smallest files, 8 best fidelity); a codec with
-an expression-only tier also codes [its ``tier_min``, 1) (face-fer-v5: 0.25).
-A ``.ffc`` file stores ``round(quality * 16)`` in one byte, so any value is
+Quality is a number in [1, 8] (1 smallest files, 8 best fidelity), the same for
+every codec. A ``.ffc`` file stores ``round(quality * 16)`` in one byte, so any value is
 rounded to a multiple of 1/16.
 
 This module imports neither numpy nor torch (the Pillow plugin reads qualities
@@ -18,12 +17,11 @@ QUALITY_RESOLUTION = 16  # file stores round(quality * 16)
 DEFAULT_QUALITY = 4.0
 
 
-def quality_code(quality: float, minimum: float = QUALITY_MIN) -> int:
-    """The byte a file stores for ``quality``; outside [minimum, 8] is an error (``minimum``:
-    the codec's lowest quality, 1 unless it has an expression-only tier, ``ModelSpec.quality_min``)."""
+def quality_code(quality: float) -> int:
+    """The byte a file stores for ``quality``; outside [1, 8] is an error."""
     q = _as_number(quality)
-    if not minimum <= q <= QUALITY_MAX:
-        raise QualityError(f"quality {q:g} is outside {minimum:g}..{QUALITY_MAX:g}")
+    if not QUALITY_MIN <= q <= QUALITY_MAX:
+        raise QualityError(f"quality {q:g} is outside {QUALITY_MIN:g}..{QUALITY_MAX:g}")
     return round(q * QUALITY_RESOLUTION)
 
 
@@ -34,23 +32,14 @@ def quality_from_code(code: int) -> float:
 
 def codec_quality_code(codec: str, quality: float) -> int:
     """Like :func:`quality_code` for registered codec ``codec``; a quality it does not code
-    is a :class:`QualityError` that names the codecs that do (if any)."""
+    is a :class:`QualityError` that names the codec and its qualities."""
     from . import registry
 
     spec = registry.codec_spec(codec)
     q = _as_number(quality)
-    if spec.quality_min <= q <= QUALITY_MAX:
-        return round(q * QUALITY_RESOLUTION)
-    own = f"{spec.name} codes qualities {spec.quality_min:g}..{QUALITY_MAX:g}"
-    others = [
-        s.name for s in map(registry.codec_spec, registry.model_names("codec"))
-        if s.quality_min <= q <= QUALITY_MAX
-    ]  # fmt: skip
-    if others:
-        tier = " with an expression-only tier" if q < QUALITY_MIN else ""
-        raise QualityError(f"{own}; {q:g} needs a codec{tier}: {', '.join(others)}")
-    lowest = min(s.quality_min for s in map(registry.codec_spec, registry.model_names("codec")))
-    raise QualityError(f"{own}; {q:g} is outside every codec's qualities ({lowest:g}..{QUALITY_MAX:g})")
+    if not QUALITY_MIN <= q <= QUALITY_MAX:
+        raise QualityError(f"{spec.name} codes qualities {QUALITY_MIN:g}..{QUALITY_MAX:g}, got {q:g}")
+    return round(q * QUALITY_RESOLUTION)
 
 
 def rounding_note(quality: float) -> str | None:

@@ -71,11 +71,6 @@ class ModelSpec:
         return self.kind == "latent-classifier" and self.codec == codec
 
     @property
-    def quality_min(self) -> float:
-        """The lowest quality the model codes (codecs with an expression-only tier go below 1)."""
-        return float(self.kwargs.get("tier_min", 1.0))
-
-    @property
     def weights_file(self) -> str:
         return f"{self.weights_in or self.name}.safetensors"
 
@@ -84,7 +79,7 @@ class ModelSpec:
         return int(self.kwargs.get("in_channels", 1))
 
 
-#: the expression-code codec's layers (face-fer-v3, face-fer-v5 and their successors)
+#: the expression-code codec's layers (face-fer-v3, face-fer-v9 and their successors)
 _EXPRESSION_CODE_CODEC = {
     "in_channels": 1,
     "N": 64,
@@ -99,43 +94,6 @@ _FERNET = {"in_channels": 1, "width": 32}
 _SPECS: tuple[ModelSpec, ...] = (
     # --- codecs -------------------------------------------------------------------------
     ModelSpec(
-        name="face-fer-v3",
-        model_id=4,
-        kind="codec",
-        architecture="semantic:SemanticFaceHyperprior",
-        kwargs=_EXPRESSION_CODE_CODEC,
-        description="mean-scale hyperprior whose encoder sees a frozen expression classifier "
-        "(fer-cnn-joint-v1) and writes a 2×6×6 expression code into the latent; trained jointly "
-        "for rate, distortion and expression",
-        role="default: faces whose expression any recognizer should still read",
-        classifier="fer-cnn-joint-v4",
-        latent_head="fer-latent-v8",
-    ),
-    ModelSpec(
-        name="face-hp-v1",
-        model_id=1,
-        kind="codec",
-        architecture="hyperprior:FaceHyperprior",
-        kwargs={"in_channels": 1, "N": 64, "M": 96, "levels": 8},
-        description="grey mean-scale hyperprior with gain units, trained for rate and distortion (MSE)",
-        role="fidelity first: the best PSNR per byte, no expression terms",
-        classifier="fer-cnn-joint-v1",
-    ),
-    ModelSpec(
-        name="face-fer-v5",
-        model_id=6,
-        kind="codec",
-        architecture="expression_tier:ExpressionTierHyperprior",
-        kwargs={**_EXPRESSION_CODE_CODEC, "tier_min": 0.25},
-        description="the expression-code codec trained further with its own classifier, plus an "
-        "expression-only tier at qualities 0.25..1: files of about 20 bytes that carry only the "
-        "2×6×6 expression code",
-        role="expression only: about 20-byte files (qualities below 1) that its own classifier reads",
-        classifier="fer-cnn-joint-v6",
-        latent_head="fer-latent-v9",
-        weights_dtype="float16",
-    ),
-    ModelSpec(
         name="face-fer-v9",
         model_id=10,
         kind="codec",
@@ -148,6 +106,29 @@ _SPECS: tuple[ModelSpec, ...] = (
         classifier="fer-cnn-joint-v1",
         latent_head="fer-latent-v13",
         weights_dtype="float16",
+    ),
+    ModelSpec(
+        name="face-fer-v3",
+        model_id=4,
+        kind="codec",
+        architecture="semantic:SemanticFaceHyperprior",
+        kwargs=_EXPRESSION_CODE_CODEC,
+        description="mean-scale hyperprior whose encoder sees a frozen expression classifier "
+        "(fer-cnn-joint-v1) and writes a 2×6×6 expression code into the latent; trained jointly "
+        "for rate, distortion and expression",
+        role="the 0.1 default: smallest files at quality 1; read its files",
+        classifier="fer-cnn-joint-v4",
+        latent_head="fer-latent-v8",
+    ),
+    ModelSpec(
+        name="face-hp-v1",
+        model_id=1,
+        kind="codec",
+        architecture="hyperprior:FaceHyperprior",
+        kwargs={"in_channels": 1, "N": 64, "M": 96, "levels": 8},
+        description="grey mean-scale hyperprior with gain units, trained for rate and distortion (MSE)",
+        role="fidelity first: the best PSNR per byte, no expression terms",
+        classifier="fer-cnn-joint-v1",
     ),
     # --- pixel classifiers ---------------------------------------------------------------
     ModelSpec(
@@ -172,17 +153,6 @@ _SPECS: tuple[ModelSpec, ...] = (
         weights_dtype="float16",
     ),
     ModelSpec(
-        name="fer-cnn-joint-v6",
-        model_id=107,
-        kind="classifier",
-        architecture="classifier:FerNet",
-        kwargs=_FERNET,
-        description="fer-cnn-joint-v4 trained further on face-fer-v5's decoded faces (codec frozen), "
-        "its expression-only tier included, and on originals, with augmentation; moving-average weights",
-        weights_dtype="float16",
-    ),
-    # --- latent heads (classify a file from its latent, without decoding pixels) -----------
-    ModelSpec(
         name="fer-latent-v8",
         model_id=208,
         kind="latent-classifier",
@@ -190,16 +160,6 @@ _SPECS: tuple[ModelSpec, ...] = (
         kwargs=_EXPRESSION_CODE_HEAD,
         description="reads face-fer-v3's expression code (the latent's last two channels); "
         "trained inside the codec's joint run",
-    ),
-    ModelSpec(
-        name="fer-latent-v9",
-        model_id=209,
-        kind="latent-classifier",
-        architecture="latent_classifier:SemanticLatentHead",
-        kwargs=_EXPRESSION_CODE_HEAD,
-        description="reads face-fer-v5's expression code (the latent's last two channels); "
-        "trained inside the codec's joint run",
-        weights_dtype="float16",
     ),
     ModelSpec(
         name="fer-latent-v13",
@@ -285,19 +245,20 @@ _SPECS = (*_SPECS, *_PANEL)
 READ_BY = "facecodec 0.1.x"
 #: models of earlier releases (name → id): names and ids reserved forever, never reused
 REMOVED: dict[str, int] = {
-    "face-fer-v1": 2, "face-fer-v2": 3, "face-fer-v4": 5, "face-fer-v6": 7, "face-fer-v7": 8,
-    "face-fer-v8": 9, "fer-cnn-v1": 101, "fer-cnn-joint-v2": 103, "fer-cnn-joint-v3": 104,
-    "fer-cnn-joint-v5": 106, "fer-latent-v1": 201, "fer-latent-v2": 202, "fer-latent-v3": 203,
-    "fer-latent-v5": 205, "fer-latent-v7": 207,
-    "fer-latent-v10": 210, "fer-latent-v11": 211, "fer-latent-v12": 212,
+    "face-fer-v1": 2, "face-fer-v2": 3, "face-fer-v4": 5, "face-fer-v5": 6, "face-fer-v6": 7,
+    "face-fer-v7": 8, "face-fer-v8": 9, "fer-cnn-v1": 101, "fer-cnn-joint-v2": 103,
+    "fer-cnn-joint-v3": 104, "fer-cnn-joint-v5": 106, "fer-cnn-joint-v6": 107,
+    "fer-latent-v1": 201, "fer-latent-v2": 202, "fer-latent-v3": 203, "fer-latent-v5": 205,
+    "fer-latent-v7": 207, "fer-latent-v9": 209, "fer-latent-v10": 210, "fer-latent-v11": 211,
+    "fer-latent-v12": 212,
 }  # fmt: skip
 #: ids of removed codecs: ``.ffc`` files may name them
-_REMOVED_CODEC_IDS = frozenset({2, 3, 5, 7, 8, 9})
+_REMOVED_CODEC_IDS = frozenset({2, 3, 5, 6, 7, 8, 9})
 
 _BY_NAME = {s.name: s for s in _SPECS}
 _BY_ID = {s.model_id: s for s in _SPECS}
 _REMOVED_BY_ID = {i: n for n, i in REMOVED.items()}
-DEFAULT_CODEC = "face-fer-v3"
+DEFAULT_CODEC = "face-fer-v9"
 DEFAULT_CLASSIFIER = "fer-cnn-joint-v1"  # for images (faces that were never coded)
 #: every registered model is trained on FACE_SIZE×FACE_SIZE face crops
 FACE_SIZE = 48

@@ -113,8 +113,7 @@ def test_bench_writes_every_output(labelled_dir: Path, tmp_path: Path, fake_clas
     expected = [*learned, *PILLOW_BASELINES]
     for codec in expected:
         rows = [p for p in points if p["codec"] == codec]
-        tier = codec in learned and registry.codec_spec(codec).quality_min < 1
-        assert len(rows) == (11 if tier else 8), codec  # default sweeps: 8 points, 3 more in a tier
+        assert len(rows) == 8, codec  # default sweeps: 8 points
     for p in points:
         assert p["images"] == 12
         assert p["bytes"] > 0 and p["bpp"] == pytest.approx(p["bytes"] * 8 / (48 * 48), rel=1e-3)

@@ -13,9 +13,9 @@ file already written, so it fails here. (Pixels come from a float synthesis
 transform and may differ in the last bit across CPUs, so they are not pinned.)
 
 Files of models removed in 0.2 (face-fer-v1, face-fer-v4) stay here: they must
-fail with one line naming the release that reads them. face-fer-v5 is
-face-fer-v4 plus an expression-only tier, so face-fer-v4's files relabelled
-with face-fer-v5's id still entropy-decode to what they held.
+fail with one line naming the release that reads them. face-fer-v5 (removed in
+0.2 too) was face-fer-v4 plus an expression-only tier; face-fer-v4's files
+relabelled with face-fer-v5's id stand in for its files and fail the same way.
 """
 
 from __future__ import annotations
@@ -86,10 +86,14 @@ def test_a_removed_models_file_fails_with_the_release_that_reads_it(name: str) -
 
 
 @pytest.mark.parametrize("name", [n for n in REMOVED if _model(n) == "face-fer-v4"])
-def test_face_fer_v4_files_are_face_fer_v5_files_from_quality_1_up(name: str) -> None:
+def test_face_fer_v5_files_fail_with_the_release_that_reads_them(name: str) -> None:
     old = container.unpack((GOLDEN / name).read_bytes())
-    relabelled = container.pack(replace(old, model_id=registry.get_spec("face-fer-v5").model_id))
-    assert _digest_of(api.parse(relabelled)) == DIGESTS[name]
+    relabelled = container.pack(replace(old, model_id=registry.REMOVED["face-fer-v5"]))
+    expected = f"model 'face-fer-v5' was removed in facecodec 0.2; {registry.READ_BY} reads its files"
+    for call in (api.parse, api.describe, api.decode_array):
+        with pytest.raises(UnknownModel) as info:
+            call(relabelled)
+        assert str(info.value) == expected
 
 
 def test_format_2_files_hold_what_their_format_1_twins_hold() -> None:

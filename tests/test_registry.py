@@ -45,9 +45,11 @@ def test_names_and_ids_unique_and_stable() -> None:
         assert registry.spec_for_id(spec.model_id) is spec
     # ids are part of the file format: these must never change
     assert {n: registry.get_spec(n).model_id for n in registry.model_names("codec")} == {
-        "face-fer-v3": 4, "face-hp-v1": 1, "face-fer-v5": 6, "face-fer-v9": 10,
+        "face-fer-v3": 4, "face-hp-v1": 1, "face-fer-v9": 10,
     }  # fmt: skip
     assert registry.REMOVED["face-fer-v4"] == 5 and registry.REMOVED["face-fer-v8"] == 9
+    assert registry.REMOVED["face-fer-v5"] == 6 and 6 in registry.model_ids()  # its files still refused by name
+    assert (registry.REMOVED["fer-cnn-joint-v6"], registry.REMOVED["fer-latent-v9"]) == (107, 209)
 
 
 @pytest.mark.parametrize("name", sorted(registry.REMOVED))
@@ -79,10 +81,11 @@ def test_each_codec_names_its_readers() -> None:
     assert sorted(heads) == sorted(s.latent_head for s in map(registry.get_spec, NAMES) if s.latent_head)
     assert registry.latent_classifier_for("face-hp-v1") is None
     # the readers each kept codec had in 0.1.x
-    assert [registry.pixel_classifier_for(c) for c in ("face-fer-v3", "face-hp-v1", "face-fer-v5")] == [
-        "fer-cnn-joint-v4", "fer-cnn-joint-v1", "fer-cnn-joint-v6",
+    assert [registry.pixel_classifier_for(c) for c in ("face-fer-v3", "face-hp-v1")] == [
+        "fer-cnn-joint-v4", "fer-cnn-joint-v1",
     ]  # fmt: skip
-    assert registry.latent_classifier_for("face-fer-v5").name == "fer-latent-v9"
+    assert registry.pixel_classifier_for("face-fer-v9") == "fer-cnn-joint-v1"
+    assert registry.latent_classifier_for("face-fer-v9").name == "fer-latent-v13"
     with pytest.raises(UnknownModel):
         registry.latent_classifier_for("fer-cnn-joint-v4")  # not a codec
 
@@ -143,15 +146,16 @@ def test_every_codec_round_trips(name: str, make_face) -> None:
     assert decoded.dtype == np.uint8
 
 
-def test_create_without_pretrained_needs_no_weights(tmp_path: Path, use_weights) -> None:
+def test_create_without_pretrained_needs_no_weights(tmp_path: Path, use_weights, monkeypatch) -> None:
     use_weights(tmp_path)
+    monkeypatch.setenv("FACECODEC_PANEL", str(tmp_path))  # the recognizers' weights too
     for name in NAMES:
         with pytest.raises(WeightsError):
             registry.create_model(name)
         assert not registry.create_model(name, pretrained=False).training
 
 
-def test_list_models_records(weights_dir: Path) -> None:
+def test_list_models_records(weights_dir: Path, panel_dir: Path) -> None:
     records = registry.list_models()
     assert [r["name"] for r in records] == NAMES
     assert [r["name"] for r in records if r["default"]] == [registry.DEFAULT_CODEC, registry.DEFAULT_CLASSIFIER]
@@ -160,7 +164,7 @@ def test_list_models_records(weights_dir: Path) -> None:
         assert (r["id"], r["kind"], r["channels"]) == (spec.model_id, spec.kind, spec.channels)
         assert (r["classifier"], r["latent_head"]) == (spec.classifier, spec.latent_head)
         assert r["weights_available"] is True
-        path = weights_dir / spec.weights_file
+        path = (panel_dir if spec.kind == "recognizer" else weights_dir) / spec.weights_file
         assert r["weights_file"] == path.name
         assert r["weights_bytes"] == (0 if spec.weights_in else path.stat().st_size)
         assert r["training_data"] == "random init (tests)"

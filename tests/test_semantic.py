@@ -111,13 +111,13 @@ def test_semantic_weight_needs_a_codec_with_a_code(tmp_path: Path, tiny_npz: Pat
     assert "no expression code" in result.output and len(result.output.strip().splitlines()) == 1
 
 
-def test_classify_pairs_face_fer_v3_and_v5_files_with_their_own_models() -> None:
+def test_classify_pairs_face_fer_v3_and_v9_files_with_their_own_models() -> None:
     from facecodec import registry
 
     assert registry.latent_classifier_for("face-fer-v3").name == "fer-latent-v8"
-    assert registry.latent_classifier_for("face-fer-v5").name == "fer-latent-v9"
+    assert registry.latent_classifier_for("face-fer-v9").name == "fer-latent-v13"
     assert registry.pixel_classifier_for("face-fer-v3") == "fer-cnn-joint-v4"
-    assert registry.pixel_classifier_for("face-fer-v5") == "fer-cnn-joint-v6"  # it saw the tier faces
+    assert registry.pixel_classifier_for("face-fer-v9") == "fer-cnn-joint-v1"
     head = registry.get_spec("fer-latent-v8")
     codec = registry.get_spec("face-fer-v3").kwargs
     assert head.kwargs["latent_channels"] == codec["M"] + codec["sem_channels"]

@@ -441,10 +441,10 @@ def test_the_recorded_training_command_parses_back_to_the_run(tiny_npz: Path) ->
     from facecodec.cli_train import train, training_command
     from facecodec.train.codec_trainer import CodecTrainConfig
 
-    config = CodecTrainConfig(data=str(tiny_npz), model="face-fer-v5", joint=True, classifier="fer-cnn-joint-v6",
-                              quality_range=(0.25, 8.0), val_qualities=[0.5, 2.0])  # fmt: skip
+    config = CodecTrainConfig(data=str(tiny_npz), model="face-fer-v9", joint=True, classifier="fer-cnn-joint-v4",
+                              quality_range=(1.5, 8.0), val_qualities=[1.5, 2.0])  # fmt: skip
     command = training_command(json.loads(json.dumps(asdict(config))))
-    assert "--val-qualities 0.5,2 " in command and "--quality-range 0.25 8 " in command
+    assert "--val-qualities 1.5,2 " in command and "--quality-range 1.5 8 " in command
     args = shlex.split(command)[3:]
     params = train.commands["joint"].make_context("joint", args).params
-    assert params["val_qualities"] == [0.5, 2.0] and params["quality_range"] == (0.25, 8.0)
+    assert params["val_qualities"] == [1.5, 2.0] and params["quality_range"] == (1.5, 8.0)

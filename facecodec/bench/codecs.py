@@ -229,12 +229,10 @@ class FacecodecCodec(Codec):
     def __post_init__(self) -> None:
         from .. import registry
 
-        self.low = registry.codec_spec(self.model).quality_min
-        if self.low < 1:  # an expression-only tier (face-fer-v5): three points of it first
-            self.default_qualities = (self.low, 0.5, 0.75, *FacecodecCodec.default_qualities)
+        registry.codec_spec(self.model)  # a registered codec, or one line naming them
 
     def check_quality(self, q: float) -> float:
-        return quality_from_code(quality_code(q, self.low))
+        return quality_from_code(quality_code(q))
 
     def encode_many(self, images: Sequence[np.ndarray], quality: float) -> list[bytes]:
         from .. import api

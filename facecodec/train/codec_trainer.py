@@ -114,37 +114,12 @@ def rd_loss(
     return {"loss": loss, "bpp": bpp.mean(), "mse": mse.mean()}
 
 
-#: per-face outputs that :func:`codec_forward` gathers from the tiers of a mixed batch
-_PER_FACE_KEYS = ("x_hat", "sem_logits", "guide_logits")
-
-
 def codec_forward(
     model: torch.nn.Module, x: torch.Tensor, quality: torch.Tensor, lmbda: torch.Tensor
 ) -> tuple[dict[str, torch.Tensor], dict[str, torch.Tensor]]:
-    """The codec's training forward and :func:`rd_loss` of a batch.
-
-    A codec with an expression-only tier (``in_tier``) runs a batch that mixes
-    tier qualities and qualities from 1 as two forwards (their outputs differ in
-    kind); the per-face outputs are gathered back in batch order and the loss
-    terms are the size-weighted means of the two parts'.
-    """
-    tier = model.in_tier(quality) if hasattr(model, "in_tier") else None
-    if tier is None or bool(tier.all()) or not bool(tier.any()):
-        out = model(x, quality)
-        return out, rd_loss(out, x, lmbda)
-    merged: dict[str, torch.Tensor] = {}
-    terms: dict[str, torch.Tensor] = {}
-    for part in (tier.nonzero().flatten(), (~tier).nonzero().flatten()):
-        out = model(x[part], quality[part])
-        share = len(part) / len(x)
-        for k, v in rd_loss(out, x[part], lmbda[part]).items():
-            terms[k] = terms.get(k, 0.0) + share * v
-        for k in _PER_FACE_KEYS:
-            if k in out:
-                if k not in merged:
-                    merged[k] = out[k].new_empty((len(x), *out[k].shape[1:]))
-                merged[k] = merged[k].index_copy(0, part, out[k])
-    return merged, terms
+    """The codec's training forward and :func:`rd_loss` of a batch."""
+    out = model(x, quality)
+    return out, rd_loss(out, x, lmbda)
 
 
 def semantic_term(out: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
@@ -243,11 +218,11 @@ def train_codec(config: CodecTrainConfig, resume: bool = False, json_lines: bool
     if not 0 <= config.degrade <= 1:
         raise TrainingError(f"--degrade is a share of the faces, in [0, 1], got {config.degrade:g}")
     lo, hi = config.quality_range
-    q_min = registry.codec_spec(config.model).quality_min
-    if not q_min <= lo <= hi <= QUALITY_MAX:
-        raise TrainingError(f"quality range of {config.model} is [{q_min:g}, {QUALITY_MAX:g}], got {lo:g},{hi:g}")
-    if any(not q_min <= q <= QUALITY_MAX for q in config.val_qualities):
-        raise TrainingError(f"validation qualities of {config.model} lie in [{q_min:g}, {QUALITY_MAX:g}]")
+    registry.codec_spec(config.model)  # a codec, or one line naming the codecs
+    if not QUALITY_MIN <= lo <= hi <= QUALITY_MAX:
+        raise TrainingError(f"quality range of {config.model} is [{QUALITY_MIN:g}, {QUALITY_MAX:g}], got {lo:g},{hi:g}")
+    if any(not QUALITY_MIN <= q <= QUALITY_MAX for q in config.val_qualities):
+        raise TrainingError(f"validation qualities of {config.model} lie in [{QUALITY_MIN:g}, {QUALITY_MAX:g}]")
     out_dir, ckpt_path, device, world = start_run(config.out, config.device, config.seed)
 
     train_set = load_faces(config.data, config.split)
