@@ -116,7 +116,7 @@ _SPECS: tuple[ModelSpec, ...] = (
         description="mean-scale hyperprior whose encoder sees a frozen expression classifier "
         "(fer-cnn-joint-v1) and writes a 2×6×6 expression code into the latent; trained jointly "
         "for rate, distortion and expression",
-        role="the 0.1 default: smallest files at quality 1; read its files",
+        role="the 0.1 default: reads and writes its files, about 10 % smaller than face-fer-v9's at each quality",
         classifier="fer-cnn-joint-v4",
         latent_head="fer-latent-v8",
     ),
