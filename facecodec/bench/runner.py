@@ -328,18 +328,19 @@ def _facecodec_points(
             name, model = own
             preds = metrics.predict(model, coded["decoded"], ctx.device)
             point["own_classifier"] = name
-            point["own_accuracy"] = None if ctx.labels is None else _r(np.mean(preds == ctx.labels) * 100, 2)
+            point["own_accuracy"] = _r(np.mean(preds == ctx.labels) * 100, 2)
         yield point
         advance(f"{codec.name} q{q:g}")
 
 
 def _own_classifier(codec: str, ctx: _Context) -> tuple[str, Any] | None:
-    """The pixel classifier a codec's entry names for its decoded faces (when labels are FER2013's)."""
+    """The pixel classifier a codec's entry names for its decoded faces, loaded; None when the run
+    measures no accuracy (no classifier, or no labels it can read)."""
     from .. import registry
 
-    name = registry.pixel_classifier_for(codec)
     if ctx.labels is None or ctx.classifier is None:
         return None
+    name = registry.pixel_classifier_for(codec)
     return name, metrics.prepare_classifier(_load_classifier(name, ctx.device))
 
 
