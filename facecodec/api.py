@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from . import container, registry
+from . import backends, container, registry
 from .errors import FacecodecError, QualityError
 from .imageio import to_array, to_pil
 from .quality import (  # noqa: F401  (QUALITY_* and quality_code are part of the API)
@@ -35,6 +35,7 @@ from .quality import (  # noqa: F401  (QUALITY_* and quality_code are part of th
     quality_code,
     quality_from_code,
 )
+from .runtime.codec import LATENT_STRIDE, PAD_MULTIPLE, Codec, CodedFace
 
 if TYPE_CHECKING:
     import torch
@@ -45,21 +46,14 @@ DEFAULT_BATCH = 64
 
 @functools.lru_cache(maxsize=8)
 def load_model(name: str, device: str = "cpu") -> torch.nn.Module:
-    """A registry model with shipped weights, cached per (name, device)."""
+    """A registry model as a PyTorch module with shipped weights, cached per (name, device)
+    (training, benchmarks; coding goes through :mod:`facecodec.backends`)."""
     return registry.create_model(name, device=device)
 
 
-def file_qualities(files: Sequence[container.FfcFile]) -> torch.Tensor:
-    """The quality stored in each parsed file's header, as a float tensor (B,)."""
-    import torch
-
-    return torch.tensor([quality_from_code(f.quality_code) for f in files])
-
-
-def _device(device: str) -> str:
-    from .devices import pick_device
-
-    return str(pick_device(device))
+def file_qualities(files: Sequence[container.FfcFile]) -> np.ndarray:
+    """The quality stored in each parsed file's header (B,), float32."""
+    return np.array([quality_from_code(f.quality_code) for f in files], dtype=np.float32)
 
 
 @dataclass(frozen=True)
@@ -88,16 +82,14 @@ def _match_channels(arr: np.ndarray, model_channels: int) -> np.ndarray:
     return np.repeat(arr, 3, axis=2)
 
 
-def _padded_batch(arrays: Sequence[np.ndarray], multiple: int, device: str) -> torch.Tensor:
-    import torch
-    import torch.nn.functional as F
-
-    x = torch.from_numpy(np.stack(arrays)).permute(0, 3, 1, 2).float().div_(255)
+def _padded_batch(arrays: Sequence[np.ndarray], multiple: int = PAD_MULTIPLE) -> np.ndarray:
+    """(B, C, H, W) float32 in [0, 1], padded right and bottom to ``multiple`` by edge repetition."""
+    x = np.stack(arrays).transpose(0, 3, 1, 2).astype(np.float32) / 255
     h, w = x.shape[2:]
     pad_h, pad_w = (-h) % multiple, (-w) % multiple
     if pad_h or pad_w:
-        x = F.pad(x, (0, pad_w, 0, pad_h), mode="replicate")
-    return x.to(device)
+        x = np.pad(x, ((0, 0), (0, 0), (0, pad_h), (0, pad_w)), mode="edge")
+    return x
 
 
 def _groups(shapes: Sequence[tuple], batch_size: int) -> list[list[int]]:
@@ -119,22 +111,19 @@ def encode_batch(
     batch_size: int = DEFAULT_BATCH,
 ) -> list[Encoded]:
     """Encode many images (PIL images or uint8 arrays); one quality or one per image."""
-    import torch
-
     spec = registry.codec_spec(model)
     qualities = [quality] * len(images) if np.isscalar(quality) else list(quality)
     if len(qualities) != len(images):
         raise QualityError("give one quality, or one per image")
     codes = [codec_quality_code(spec.name, q) for q in qualities]
     arrays = [to_array(im) for im in images]
-    dev = _device(device)
-    net = load_model(spec.name, dev)
+    net = backends.codec(spec.name, device)
     coded = [_match_channels(a, spec.channels) for a in arrays]
     results: list[Encoded | None] = [None] * len(arrays)
     for idx in _groups([a.shape for a in coded], batch_size):
-        x = _padded_batch([coded[i] for i in idx], net.downsampling, dev)
-        q = torch.tensor([quality_from_code(codes[i]) for i in idx])
-        for i, face in zip(idx, net.compress(x, q)):
+        x = _padded_batch([coded[i] for i in idx])
+        q = np.array([quality_from_code(codes[i]) for i in idx], dtype=np.float32)
+        for i, stream in zip(idx, net.compress(x, q)):
             h, w, c = arrays[i].shape
             data = container.pack(
                 container.FfcFile(
@@ -143,7 +132,7 @@ def encode_batch(
                     width=w,
                     height=h,
                     channels=c,
-                    stream=face.streams[0],
+                    stream=stream,
                 )
             )
             results[i] = Encoded(
@@ -184,11 +173,9 @@ def parse_all(datas: Sequence[bytes]) -> tuple[dict[int, container.FfcFile], dic
 
 def _file_groups(
     parsed: dict[int, container.FfcFile], device: str, batch_size: int
-) -> Iterator[tuple[list[int], torch.nn.Module, list]]:
+) -> Iterator[tuple[list[int], Codec, list[CodedFace]]]:
     """Parsed files in batches of one model and padded size: (keys of ``parsed``, the
-    model, their :class:`~facecodec.models.hyperprior.CompressedFace`)."""
-    from .models.hyperprior import LATENT_STRIDE, PAD_MULTIPLE, CompressedFace
-
+    codec, their :class:`~facecodec.runtime.codec.CodedFace`)."""
     order = list(parsed)
     keys = []
     for i in order:
@@ -196,47 +183,44 @@ def _file_groups(
         keys.append((f.model_id, -(-f.height // PAD_MULTIPLE) * PAD_MULTIPLE, -(-f.width // PAD_MULTIPLE) * PAD_MULTIPLE))
     for group in _groups(keys, batch_size):
         members = [order[g] for g in group]
-        net = load_model(registry.spec_for_id(parsed[members[0]].model_id).name, device)
+        net = backends.codec(registry.spec_for_id(parsed[members[0]].model_id).name, device)
         _, ph, pw = keys[group[0]]
         yield members, net, [
-            CompressedFace(parsed[i].streams, ph // LATENT_STRIDE, pw // LATENT_STRIDE) for i in members
+            CodedFace(parsed[i].streams, parsed[i].version, ph // LATENT_STRIDE, pw // LATENT_STRIDE) for i in members
         ]
 
 
 def decoded_groups(
     parsed: dict[int, container.FfcFile], device: str, batch_size: int, synthesize: bool = True
-) -> Iterator[tuple[list[int], torch.Tensor, torch.Tensor]]:
+) -> Iterator[tuple[list[int], np.ndarray, np.ndarray]]:
     """Entropy-decode parsed files in batches of one model and padded size.
 
-    Yields (keys of ``parsed``, the files' qualities (B,), tensor): the padded
+    Yields (keys of ``parsed``, the files' qualities (B,), array): the padded
     decoded images (B, C, H, W) in [0, 1], or with ``synthesize=False`` the
-    decoded latents ``y_hat`` (B, M, h, w) on the CPU, skipping the synthesis
-    transform.
+    decoded latents ``y_hat`` (B, M, h, w), skipping the synthesis transform;
+    float32 numpy arrays.
     """
     for members, net, faces in _file_groups(parsed, device, batch_size):
         q = file_qualities([parsed[i] for i in members])
-        if synthesize:
-            yield members, q, net.decompress(faces, q, device=device)
-        else:
-            yield members, q, net.decompress_latent(faces, q)
+        yield members, q, net.decompress(faces, q) if synthesize else net.latent(faces, q)
 
 
 def upgrade_batch(datas: Sequence[bytes], batch_size: int = DEFAULT_BATCH) -> list[bytes | FacecodecError]:
-    """Rewrite ``.ffc`` files in the current format (2), losslessly: the same symbols
-    in one stream, so each decodes to exactly the pixels it did (8–10 bytes fewer
-    for a 48×48 face). Current-format files come back unchanged; a file that fails
-    to parse gives its :class:`FacecodecError` in its slot."""
+    """Rewrite ``.ffc`` files in the current format, losslessly: the same symbols in the
+    current stream format, so each decodes to exactly the pixels it did. Current-format
+    files come back unchanged; a file that fails to parse gives its
+    :class:`FacecodecError` in its slot."""
     parsed, errors = parse_all(datas)
     results: list[bytes | FacecodecError | None] = [errors.get(i) for i in range(len(datas))]
     old = {i: f for i, f in parsed.items() if f.version != container.VERSION}
     for i in parsed.keys() - old.keys():
         results[i] = datas[i]
     for members, net, faces in _file_groups(old, "cpu", batch_size):
-        for i, face in zip(members, net.restream(faces)):
+        for i, stream in zip(members, net.restream(faces)):
             f = old[i]
             results[i] = container.pack(container.FfcFile(
                 model_id=f.model_id, quality_code=f.quality_code, width=f.width, height=f.height,
-                channels=f.channels, stream=face.streams[0],
+                channels=f.channels, stream=stream,
             ))  # fmt: skip
     return results  # type: ignore[return-value]
 
@@ -249,12 +233,10 @@ def decode_batch(
     A file that fails to parse gives its :class:`FacecodecError` in its slot;
     the others still decode. Files are batched by model and padded size.
     """
-    import torch
-
     parsed, errors = parse_all(datas)
     results: list[np.ndarray | FacecodecError | None] = [errors.get(i) for i in range(len(datas))]
-    for members, _, x_hat in decoded_groups(parsed, _device(device), batch_size):
-        pixels = (x_hat * 255).round_().to(torch.uint8).permute(0, 2, 3, 1).cpu().numpy()
+    for members, _, x_hat in decoded_groups(parsed, device, batch_size):
+        pixels = np.rint(x_hat * 255).astype(np.uint8).transpose(0, 2, 3, 1)
         for i, img in zip(members, pixels):
             f = parsed[i]
             img = img[: f.height, : f.width]
@@ -291,8 +273,9 @@ def describe(data: bytes) -> dict[str, Any]:
         "height": f.height,
         "channels": f.channels,
         "coded_channels": spec.channels,
-        # format 2: one rANS stream holding z then y; format 1: a z and a y stream
+        # formats 3 and 2: one stream holding z then y; format 1: a z and a y stream
         "stream_bytes": dict(zip(("z+y",) if len(f.streams) == 1 else ("z", "y"), map(len, f.streams))),
+        "coding": container.CODINGS[f.version],
         "header_bytes": container.overhead_bytes(f),
         "total_bytes": len(data),
         "bpp": round(len(data) * 8 / pixels, 4),

@@ -197,6 +197,30 @@ def train_export_cmd(checkpoint, name, out, measure_data, measure_split, qualiti
     click.echo(f"  {(entry.get('measured') or {}).get('summary', 'not measured')}")
 
 
+@train.command("export-runtime")
+@click.argument("names", nargs=-1)
+@click.option("--out", default="weights", show_default=True, type=click.Path(file_okay=False, exists=True), help="Folder with the models' weights and MANIFEST.json.")
+def train_export_runtime_cmd(names, out) -> None:
+    """Write the lean runtime's ONNX graphs of NAMES (default: every shipped codec, classifier
+    and latent head) to OUT/runtime/ and record them in the manifest.
+
+    The graphs hold no weights (the runtime reads them from each model's
+    safetensors file), so they are re-exported only when an architecture changes;
+    'train export' writes them for the model it exports."""
+    from pathlib import Path
+
+    from . import registry
+    from .runtime.graphs import graphs_of
+    from .train.export_runtime import export_runtime
+
+    chosen = list(names) or [n for n in registry.model_names() if graphs_of(registry.get_spec(n))]
+    for name in chosen:
+        registry.get_spec(name)  # unknown names: one line, before anything is written
+    records = export_runtime(chosen, Path(out))
+    total = sum(r["bytes"] for r in records)
+    click.echo(f"exported {len(records)} runtime graphs of {len(chosen)} models to {Path(out) / 'runtime'} ({total / 1024:.0f} KiB)")
+
+
 @train.command("measure")
 @click.argument("name")
 @click.option("--data", required=True, type=click.Path(exists=True), help=_DATA_HELP)

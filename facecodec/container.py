@@ -1,28 +1,29 @@
 """The ``.ffc`` container: a small header, the entropy-coded stream(s), a CRC.
 
 Pure standard library (no torch, no numpy) so that files can be inspected and
-validated without loading a model.  Layout of format version 2 (written) and
-version 1 (still read); every integer is unsigned, "varint" is unsigned LEB128
+validated without loading a model.  Layout of format version 3 (written) and
+versions 2 and 1 (still read); every integer is unsigned, "varint" is unsigned LEB128
 limited to the stated number of bytes (non-minimal encodings are rejected)::
 
     offset  field          size              notes
     ------  -------------  ----------------  ----------------------------------
     0       magic          3                 b"FFC"
-    3       version        1 (u8)            2 (or 1)
+    3       version        1 (u8)            3 (or 2, 1)
     4       model id       varint, <= 2      stable registry id, 0..16383
     .       quality code   1 (u8)            round(quality * 16)
     .       width          varint, <= 2      1..MAX_SIDE
     .       height         varint, <= 2      1..MAX_SIDE
     .       channels       1 (u8)            1 or 3 (of the original image)
-    version 2:
+    versions 3 and 2:
     .       stream length  varint, <= 4      0..MAX_STREAM_BYTES
-    .       stream         stream length     one rANS stream: z symbols, then y
+    .       stream         stream length     one entropy-coded stream: z symbols, then y
+                                             (3: constriction ANS; 2: CompressAI rANS)
     version 1:
     .       z length       varint, <= 4      0..MAX_STREAM_BYTES
     .       y length       varint, <= 4      0..MAX_STREAM_BYTES
     .       z stream       z length          hyperprior bitstream
     .       y stream       y length          latent bitstream
-    both:
+    all:
     .       crc32          4 (little-endian) zlib.crc32 of every byte before it
 
 Reading checks, in this order: magic, version, header fields (truncation and
@@ -67,8 +68,10 @@ __all__ = [
 ]
 
 MAGIC = b"FFC"
-VERSION = 2  # what pack() writes by default
-VERSIONS = (1, 2)  # what unpack() reads
+VERSION = 3  # what pack() writes by default
+VERSIONS = (1, 2, 3)  # what unpack() reads
+#: what coded each version's stream(s): the decoder picks its entropy decoder by this
+CODINGS = {1: "rans-compressai-2", 2: "rans-compressai-compact", 3: "ans-constriction"}
 MAX_SIDE = 4096  # width and height are each 1..MAX_SIDE
 MAX_STREAM_BYTES = 1 << 24  # cap on each stream's length
 CHANNELS_ALLOWED = (1, 3)
@@ -93,12 +96,12 @@ class FfcFile:
     z_stream: bytes = b""  # version 1: hyperprior bitstream
     y_stream: bytes = b""  # version 1: latent bitstream
     version: int = VERSION
-    stream: bytes = b""  # version 2: the z symbols, then the y symbols, in one rANS stream
+    stream: bytes = b""  # versions 2 and 3: the z symbols, then the y symbols, in one stream
 
     @property
     def streams(self) -> tuple[bytes, ...]:
         """The entropy-coded streams in file order: (stream,) or (z stream, y stream)."""
-        return (self.stream,) if self.version >= 2 else (self.z_stream, self.y_stream)
+        return tuple(getattr(self, attr) for _, attr in _STREAMS[self.version])
 
 
 # --- varints ----------------------------------------------------------------
@@ -196,7 +199,15 @@ def _as_bytes(value: object, field: str) -> bytes:
 
 
 #: the streams of each version, in file order: (name in messages, FfcFile attribute)
-_STREAMS = {1: (("z stream", "z_stream"), ("y stream", "y_stream")), 2: (("stream", "stream"),)}
+_STREAMS = {
+    1: (("z stream", "z_stream"), ("y stream", "y_stream")),
+    2: (("stream", "stream"),),
+    3: (("stream", "stream"),),
+}
+
+
+def _known() -> str:
+    return ", ".join(map(str, VERSIONS[:-1])) + f" and {VERSIONS[-1]}"
 
 
 def _stream_fields(f: FfcFile, version: int) -> dict[str, bytes]:
@@ -214,7 +225,7 @@ def _encode_header(f: FfcFile) -> tuple[bytes, tuple[bytes, ...]]:
     version = _as_int(f.version, "version")
     if version not in VERSIONS:
         raise UnsupportedVersion(
-            f"cannot write .ffc version {version} (this writer knows versions 1 and 2)"
+            f"cannot write .ffc version {version} (this writer knows versions {_known()})"
         )
     model_id = _as_int(f.model_id, "model id")
     quality_code = _as_int(f.quality_code, "quality code")
@@ -240,10 +251,10 @@ def _encode_header(f: FfcFile) -> tuple[bytes, tuple[bytes, ...]]:
 
 # --- public API ---------------------------------------------------------------
 def pack(f: FfcFile) -> bytes:
-    """Serialise ``f`` as a ``.ffc`` file of its version (2 by default, or 1).
+    """Serialise ``f`` as a ``.ffc`` file of its version (:data:`VERSION` by default).
 
     Raises :class:`MalformedHeader` or :class:`LimitExceeded` for values the
-    format cannot hold (a version-2 file with z/y streams, a version-1 file
+    format cannot hold (a version-3 file with z/y streams, a version-1 file
     with a single stream, ...), and :class:`UnsupportedVersion` for a version
     not in :data:`VERSIONS`.
     """
@@ -295,7 +306,7 @@ def unpack(
     version, pos = _read_u8(buf, pos, "version")
     if version not in VERSIONS:
         raise UnsupportedVersion(
-            f"unsupported .ffc version {version} (this reader knows versions 1 and 2)"
+            f"unsupported .ffc version {version} (this reader knows versions {_known()})"
         )
 
     # (3) header fields: presence and varint encoding only

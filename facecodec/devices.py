@@ -9,6 +9,8 @@ from .errors import FacecodecError
 if TYPE_CHECKING:
     import torch
 
+#: the choices of ``--device`` on the command line (what each means for inference:
+#: :mod:`facecodec.backends`; for training, ``cpu`` is torch on the CPU)
 DEVICE_CHOICES = ("auto", "cpu", "cuda")
 
 

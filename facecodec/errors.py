@@ -46,6 +46,10 @@ class MalformedHeader(ContainerError):
     """A header field holds a value that is not allowed (e.g. 0 channels)."""
 
 
+class CorruptStream(ContainerError):
+    """The entropy-coded stream does not decode (a file whose CRC matches, yet malformed)."""
+
+
 class LimitExceeded(ContainerError):
     """A dimension or length is over a documented cap."""
 

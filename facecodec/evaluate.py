@@ -64,7 +64,7 @@ def measure_codec(
 
 def right_answers(predictions: Sequence[Any], labels: np.ndarray) -> np.ndarray:
     """Per item: 1 where the prediction's label is right, else 0 (a failed item counts as wrong)."""
-    from .models.classifier import FER_CLASSES
+    from .registry import FER_CLASSES
 
     return np.array(
         [not isinstance(p, Exception) and p.label == FER_CLASSES[int(y)] for p, y in zip(predictions, labels)],

@@ -24,20 +24,15 @@ fer-cnn-joint-v1 on original faces).
 
 from __future__ import annotations
 
-import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
-from . import api, container, registry
-from .devices import pick_device
+from . import api, backends, container, registry
 from .errors import FacecodecError, ImageError, UnknownModel
 from .imageio import load_image, to_array
-
-if TYPE_CHECKING:
-    import torch
 
 DOMAINS = ("auto", "latent", "pixel")
 INPUT_SIZE = registry.FACE_SIZE
@@ -80,49 +75,20 @@ def _is_ffc(item: Any) -> bool:
     return isinstance(item, (bytes, bytearray)) and bytes(item[:3]) == container.MAGIC
 
 
-def _predictions(
-    probs: torch.Tensor, model: str, domain: str, top_k: int
-) -> list[Prediction]:
-    from .models.classifier import FER_CLASSES
-
-    probs = probs.float().cpu()
-    values, indexes = probs.topk(min(top_k, probs.shape[1]), dim=1)
+def _predictions(probs: np.ndarray, model: str, domain: str, top_k: int) -> list[Prediction]:
+    probs = np.asarray(probs, dtype=np.float64)
+    k = min(top_k, probs.shape[1])
+    order = np.argsort(-probs, axis=1, kind="stable")[:, :k]
     out = []
-    for v, i in zip(values.tolist(), indexes.tolist()):
-        top = tuple((FER_CLASSES[k], p) for k, p in zip(i, v))
+    for row, idx in zip(probs, order):
+        top = tuple((registry.FER_CLASSES[i], float(row[i])) for i in idx.tolist())
         out.append(Prediction(top[0][0], top[0][1], top, model, domain))
     return out
 
 
-_INFERENCE_COPIES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
-
-
-def _inference_model(name: str, device: str) -> torch.nn.Module:
-    """A classifier or latent head for inference: BatchNorm folded, channels-last (same outputs).
-
-    One copy per model that ``api.load_model`` holds, so reloading weights
-    (``load_model.cache_clear()``, another ``FACECODEC_WEIGHTS``) is followed.
-    """
-    from .models.inference import inference_copy
-
-    model = api.load_model(name, device)
-    copy = _INFERENCE_COPIES.get(model)
-    if copy is None:
-        copy = _INFERENCE_COPIES[model] = inference_copy(model)
-    return copy
-
-
-def _run(net: torch.nn.Module, x: torch.Tensor, *extra: torch.Tensor) -> torch.Tensor:
-    """Class probabilities of ``net`` on ``x``."""
-    import torch
-
-    with torch.no_grad():
-        return net(x.contiguous(memory_format=torch.channels_last), *extra).float().softmax(1)
-
-
-def _run_mirrored(net: torch.nn.Module, x: torch.Tensor) -> torch.Tensor:
+def _run_mirrored(net: backends.Classifier, x: np.ndarray) -> np.ndarray:
     """Mean class probabilities of ``net`` on ``x`` and on ``x`` mirrored left to right."""
-    return (_run(net, x) + _run(net, x.flip(-1))) / 2
+    return (net(x) + net(np.ascontiguousarray(x[..., ::-1]))) / 2
 
 
 def _pixel_model(model: str | None) -> str:
@@ -152,8 +118,6 @@ def classify_batch(
     ``latent`` or ``pixel``; ``mirror`` averages pixel-domain predictions over
     the face and its mirror image (see the module docstring).
     """
-    import torch
-
     if domain not in DOMAINS:
         raise FacecodecError(f"unknown domain {domain!r}; use {', '.join(DOMAINS)}")
     if top_k < 1:
@@ -165,7 +129,7 @@ def classify_batch(
         if domain == "pixel":
             raise FacecodecError(f"{model!r} is a latent head; it cannot classify pixels")
         head_spec, domain = registry.get_spec(model), "latent"
-    dev = str(pick_device(device))
+    backends.resolve(device)  # a bad or unavailable device fails before any work
     results: list[Prediction | FacecodecError | None] = [None] * len(items)
 
     ffc = {i: bytes(it) for i, it in enumerate(items) if _is_ffc(it)}
@@ -187,18 +151,18 @@ def classify_batch(
             latent.setdefault(head.name, {})[i] = f
 
     for name, group in latent.items():
-        net = _inference_model(name, dev)
-        for members, quality, y_hat in api.decoded_groups(group, dev, batch_size, synthesize=False):
-            probs = _run(net, y_hat.to(dev), quality.to(dev))
+        net = backends.classifier(name, device)
+        for members, quality, y_hat in api.decoded_groups(group, device, batch_size, synthesize=False):
+            probs = net(y_hat, quality)
             for i, p in zip(members, _predictions(probs, name, "latent", top_k)):
                 results[i] = p
 
     faces: dict[int, np.ndarray] = {}
     reader: dict[int, str] = {}  # the pixel classifier for each face
-    for members, _, x_hat in api.decoded_groups(pixel_ffc, dev, batch_size):
+    for members, _, x_hat in api.decoded_groups(pixel_ffc, device, batch_size):
         for i, img in zip(members, x_hat):
             f = parsed[i]
-            pixels = (img[:, : f.height, : f.width] * 255).round().byte().permute(1, 2, 0).cpu().numpy()
+            pixels = np.rint(img[:, : f.height, : f.width] * 255).astype(np.uint8).transpose(1, 2, 0)
             faces[i] = _to_face_array(pixels)
             if model is None:  # the classifier trained with the codec that made the file
                 reader[i] = registry.pixel_classifier_for(registry.spec_for_id(f.model_id).name)
@@ -215,12 +179,12 @@ def classify_batch(
     for i in faces:
         reader[i] = reader.get(i) or _pixel_model(model)
     for name in sorted(set(reader.values())):
-        net = _inference_model(name, dev)
+        net = backends.classifier(name, device)
         order = sorted(i for i in faces if reader[i] == name)
         for start in range(0, len(order), batch_size):
             chunk = order[start : start + batch_size]
-            x = torch.from_numpy(np.stack([faces[i] for i in chunk]))[:, None].float().div_(255)
-            probs = _run_mirrored(net, x.to(dev)) if mirror else _run(net, x.to(dev))
+            x = np.stack([faces[i] for i in chunk])[:, None].astype(np.float32) / 255
+            probs = _run_mirrored(net, x) if mirror else net(x)
             for i, p in zip(chunk, _predictions(probs, name, "pixel", top_k)):
                 results[i] = p
     return results  # type: ignore[return-value]

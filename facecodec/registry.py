@@ -262,6 +262,8 @@ DEFAULT_CODEC = "face-fer-v9"
 DEFAULT_CLASSIFIER = "fer-cnn-joint-v1"  # for images (faces that were never coded)
 #: every registered model is trained on FACE_SIZE×FACE_SIZE face crops
 FACE_SIZE = 48
+#: the expression classes every registered classifier reads (FER2013's, in its label order)
+FER_CLASSES = ("angry", "disgust", "fear", "happy", "sad", "surprise", "neutral")
 
 
 def _removed_error(name: str) -> UnknownModel:

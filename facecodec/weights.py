@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from .errors import WeightsError
 
 if TYPE_CHECKING:
+    import numpy as np
     import torch
 
     from .registry import ModelSpec
@@ -103,12 +104,15 @@ def load_weights(model: torch.nn.Module, spec: ModelSpec, inside: ModelSpec | No
     apply_state(model, state, f"weights {where} do not fit model {spec.name!r}")
 
 
-def read_checked(spec: ModelSpec) -> dict[str, torch.Tensor]:
-    """The tensors of ``spec``'s own weights file, after checking its sha256 against the manifest."""
-    from safetensors.torch import load_file
+def manifest_entry_of(spec: ModelSpec) -> dict[str, Any] | None:
+    """The manifest record of ``spec`` in the folder its weights live in, or None."""
+    return read_manifest(home_of(spec)).get("models", {}).get(spec.name)
 
+
+def checked_path(spec: ModelSpec) -> Path:
+    """The path of ``spec``'s own weights file, after checking its sha256 against the manifest."""
     home = home_of(spec)
-    entry = read_manifest(home).get("models", {}).get(spec.name)
+    entry = manifest_entry_of(spec)
     path = home / spec.weights_file
     if entry is None or not path.exists():
         where = " (the panel lives in a source checkout, or set FACECODEC_PANEL)" if spec.kind == "recognizer" else ""
@@ -122,10 +126,32 @@ def read_checked(spec: ModelSpec) -> dict[str, torch.Tensor]:
             f"weights file {path} fails its sha256 check (tampered or corrupt): "
             f"expected {entry.get('sha256')}, got {actual}"
         )
+    return path
+
+
+def read_checked(spec: ModelSpec) -> dict[str, torch.Tensor]:
+    """The tensors of ``spec``'s own weights file, after checking its sha256 against the manifest."""
+    from safetensors.torch import load_file
+
+    path = checked_path(spec)
     try:
         return load_file(str(path))
     except Exception as exc:  # safetensors raises its own error types
         raise WeightsError(f"cannot read weights file {path}: {exc}") from None
+
+
+def read_arrays(spec: ModelSpec) -> dict[str, np.ndarray]:
+    """:func:`read_checked` as numpy arrays (no torch), float16-stored tensors widened to
+    float32 as PyTorch loads them into a model. (A classifier shipped inside a codec's
+    file, ``weights_in``, is read by passing that codec's spec.)"""
+    from safetensors.numpy import load_file
+
+    path = checked_path(spec)
+    try:
+        arrays = load_file(str(path))
+    except Exception as exc:  # safetensors raises its own error types
+        raise WeightsError(f"cannot read weights file {path}: {exc}") from None
+    return {k: v.astype("float32") if v.dtype == "float16" else v for k, v in arrays.items()}
 
 
 def apply_state(model: torch.nn.Module, state: dict[str, Any], what: str) -> None:

@@ -57,10 +57,14 @@ def export_random_weights(directory: Path, panel: bool = False) -> Path:
     recognizer instead), in ``directory``."""
     from facecodec import registry
     from facecodec.train.export import save_weights
+    from facecodec.train.export_runtime import export_runtime
 
-    for name in registry.model_names("recognizer" if panel else None):
+    names = registry.model_names("recognizer" if panel else None)
+    for name in names:
         kind = registry.get_spec(name).kind
         save_weights(build_random_model(name), name, directory, record=dict(TEST_RECORD, kind=kind))
+    if not panel:  # the lean runtime's graphs, as shipped models have them
+        export_runtime(names, directory)
     return directory
 
 
@@ -98,14 +102,17 @@ def _test_weights(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatc
     if request.module.__name__.rsplit(".", 1)[-1] in _NO_WEIGHTS_MODULES:
         yield
         return
-    from facecodec import api
+    from facecodec import api, backends
 
     request.getfixturevalue("default_threads")
     monkeypatch.setenv("FACECODEC_WEIGHTS", str(request.getfixturevalue("weights_dir")))
     monkeypatch.setenv("FACECODEC_PANEL", str(request.getfixturevalue("panel_dir")))
+    monkeypatch.setenv("FACECODEC_THREADS", "1")  # the runtime's sessions, as torch above
     api.load_model.cache_clear()
+    backends.clear()
     yield
     api.load_model.cache_clear()
+    backends.clear()
 
 
 # --- synthetic images ----------------------------------------------------------

@@ -17,8 +17,8 @@ from test_cli import assert_one_line_error, run
 import facecodec
 from facecodec import api, registry
 from facecodec.errors import FacecodecError, ImageError, UnknownModel
-from facecodec.models.classifier import FER_CLASSES
 from facecodec.recognition import Prediction, classify, classify_batch
+from facecodec.registry import FER_CLASSES
 
 
 def _png_bytes(array: np.ndarray) -> bytes:
@@ -52,14 +52,19 @@ def test_pixel_domain_matches_the_classifier(faces, random_model) -> None:
 
 
 def test_mirror_averages_the_face_and_its_mirror_image() -> None:
-    from facecodec.recognition import _run, _run_mirrored
+    from facecodec.recognition import _run_mirrored
 
-    torch.manual_seed(0)
-    net = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(48 * 48, 7)).eval()
-    x = torch.rand(3, 1, 48, 48)
-    expected = (net(x).softmax(1) + net(x.flip(-1)).softmax(1)) / 2
-    torch.testing.assert_close(_run_mirrored(net, x), expected.detach())
-    assert not torch.allclose(_run(net, x), expected, atol=1e-3)  # mirroring changes this net's answer
+    weights = np.random.default_rng(0).normal(size=(48 * 48, 7))
+
+    def net(x: np.ndarray) -> np.ndarray:
+        logits = x.reshape(len(x), -1) @ weights
+        e = np.exp(logits - logits.max(1, keepdims=True))
+        return e / e.sum(1, keepdims=True)
+
+    x = np.random.default_rng(1).random((3, 1, 48, 48)).astype(np.float32)
+    expected = (net(x) + net(x[..., ::-1])) / 2
+    np.testing.assert_allclose(_run_mirrored(net, x), expected, rtol=1e-6)
+    assert not np.allclose(net(x), expected, atol=1e-3)  # mirroring changes this net's answer
 
 
 def test_mirror_reaches_classify(faces) -> None:
@@ -88,7 +93,7 @@ def test_latent_domain_matches_the_head(faces, random_model, name) -> None:
     head_name = name or registry.latent_classifier_for("face-fer-v3").name
     head = random_model(head_name).eval()
     with torch.no_grad():
-        expected = head(y_hat, torch.tensor([5.0])).softmax(1)[0]
+        expected = head(torch.from_numpy(y_hat), torch.tensor([5.0])).softmax(1)[0]
     got = classify(data, model=name, device="cpu", top_k=7)
     assert got.domain == "latent" and got.model == head_name
     for label, p in got.top:
@@ -206,14 +211,17 @@ def test_cli_missing_file_is_one_line(tmp_path: Path) -> None:
     assert_one_line_error(run("classify", tmp_path / "missing.png", "--device", "cpu"), "missing.png")
 
 
-def test_inference_copy_follows_reloaded_weights() -> None:
-    from facecodec import api
-    from facecodec.recognition import _inference_model
+def test_loaded_classifiers_follow_the_weights_folder(weights_dir: Path, tmp_path: Path, monkeypatch) -> None:
+    import shutil
 
-    first = _inference_model("fer-cnn-joint-v4", "cpu")
-    assert _inference_model("fer-cnn-joint-v4", "cpu") is first
-    api.load_model.cache_clear()  # as when FACECODEC_WEIGHTS changes
-    assert _inference_model("fer-cnn-joint-v4", "cpu") is not first
+    from facecodec import backends
+
+    first = backends.classifier("fer-cnn-joint-v4", "cpu")
+    assert backends.classifier("fer-cnn-joint-v4", "cpu") is first
+    other = tmp_path / "weights"
+    shutil.copytree(weights_dir, other)
+    monkeypatch.setenv("FACECODEC_WEIGHTS", str(other))  # another folder: loaded afresh
+    assert backends.classifier("fer-cnn-joint-v4", "cpu") is not first
 
 
 def test_cli_mirror(mixed_dir: Path) -> None:

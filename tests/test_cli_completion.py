@@ -31,7 +31,7 @@ def test_completion_script(shell: str) -> None:
     ("words", "expected"),
     [
         ("facecodec en", "plain,encode"),
-        ("facecodec train ex", "plain,export"),
+        ("facecodec train ex", "plain,export\nplain,export-runtime"),
         ("facecodec encode --device c", "plain,cpu\nplain,cuda"),
         ("facecodec encode --model face-h", "plain,face-hp-v1"),
         ("facecodec encode --model face", "plain,face-fer-v9\nplain,face-fer-v3\nplain,face-hp-v1"),

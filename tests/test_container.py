@@ -15,10 +15,12 @@ from hypothesis import strategies as st
 
 from facecodec import container
 from facecodec.container import (
+    CODINGS,
     MAGIC,
     MAX_SIDE,
     MAX_STREAM_BYTES,
     VERSION,
+    VERSIONS,
     FfcFile,
     overhead_bytes,
     pack,
@@ -147,13 +149,19 @@ def test_known_layout() -> None:
     assert pack(f) == body + struct.pack("<I", zlib.crc32(body))
 
 
-def test_known_layout_version_2() -> None:
-    f = FfcFile(model_id=1, quality_code=40, width=48, height=48, channels=1, stream=b"ZYYY")
-    assert f.version == VERSION == 2 and f.streams == (b"ZYYY",)
-    body = b"FFC\x02\x01\x28\x30\x30\x01\x04ZYYY"
+@pytest.mark.parametrize("version", [3, 2])
+def test_known_layout_one_stream(version: int) -> None:
+    f = FfcFile(model_id=1, quality_code=40, width=48, height=48, channels=1, stream=b"ZYYY", version=version)
+    assert f.streams == (b"ZYYY",)
+    body = b"FFC" + bytes([version]) + b"\x01\x28\x30\x30\x01\x04ZYYY"
     assert pack(f) == body + struct.pack("<I", zlib.crc32(body))
     assert overhead_bytes(f) == 14  # 10 header bytes + CRC for a 48x48 face
     assert unpack(pack(f)) == f
+
+
+def test_the_writer_writes_version_3() -> None:
+    assert FfcFile(model_id=1, quality_code=40, width=48, height=48, channels=1).version == VERSION == 3
+    assert VERSIONS == (1, 2, 3) and sorted(CODINGS) == list(VERSIONS)
 
 
 @FAST
@@ -173,6 +181,7 @@ def test_round_trip_version_2(f: FfcFile) -> None:
     ("changes", "match"),
     [
         ({"version": 2}, "version-2 file has no z_stream"),  # a v1 sample's two streams
+        ({"version": 3}, "version-3 file has no z_stream"),
         ({"version": 1, "z_stream": b"", "y_stream": b"", "stream": b"s"}, "version-1 file has no stream"),
     ],
 )
@@ -288,7 +297,7 @@ def test_missing_version_is_truncated() -> None:
         unpack(MAGIC)
 
 
-@pytest.mark.parametrize("version", [0, 3, 255])
+@pytest.mark.parametrize("version", [0, 4, 255])
 def test_unsupported_version(version: int) -> None:
     with pytest.raises(UnsupportedVersion, match=f"version {version}"):
         unpack(_raw(version=bytes([version])))
@@ -426,7 +435,7 @@ def test_unknown_model_checked_before_length() -> None:
 
 def test_check_order_version_before_header() -> None:
     with pytest.raises(UnsupportedVersion):
-        unpack(_raw(version=b"\x03", width=b"\x00", channels=b"\x02"))
+        unpack(_raw(version=b"\x04", width=b"\x00", channels=b"\x02"))
 
 
 def test_check_order_limits_before_crc() -> None:
@@ -488,7 +497,7 @@ def test_messages_are_one_line() -> None:
         ({"channels": True}, MalformedHeader),
         ({"z_stream": "text"}, MalformedHeader),
         ({"y_stream": None}, MalformedHeader),
-        ({"version": 3}, UnsupportedVersion),
+        ({"version": 4}, UnsupportedVersion),
     ],
 )
 def test_pack_rejects(changes: dict[str, object], error: type[Exception]) -> None:

@@ -1,11 +1,11 @@
-"""Files written by earlier versions still decode to the same entropy-decoded values.
+"""Files written by every format version still decode to the same entropy-decoded values.
 
 ``tests/data/golden`` holds small ``.ffc`` files made with the codecs of
 facecodec 0.1.0 (the example face and noise at qualities 1, 4.5 and 8, and a
-128×128 pattern whose hyper-latent is too big for the dense path of
-``exact_hyper``; format 1) and, named ``v2_*``, the example face written as
-format 2 (one stream, compact rANS state), and the sha256 of what
-entropy decoding gives for each: the
+128×128 pattern; format 1), named ``v2_*``, the example face written as
+format 2 (one CompressAI rANS stream, compact state), named ``v3_*``, the example
+face (and noise) written as format 3 (constriction ANS) by the current codecs,
+and the sha256 of what entropy decoding gives for each: the
 integer ``y`` symbols and their exact float64 means. Those are pure integer /
 dyadic results, the same on every machine; a change to the rANS wrapper or to
 the fixed-point hyper-synthesis that altered any of them would break every
@@ -25,12 +25,12 @@ import json
 from dataclasses import replace
 from pathlib import Path
 
+import numpy as np
 import pytest
 
-from facecodec import api, container, registry
+from facecodec import api, backends, container, registry
 from facecodec.errors import FacecodecError, UnknownModel
-from facecodec.models import exact_hyper
-from facecodec.models.hyperprior import CompressedFace
+from facecodec.runtime.codec import CodedFace
 
 GOLDEN = Path(__file__).resolve().parent / "data" / "golden"
 SHIPPED = Path(__file__).resolve().parent.parent / "weights"
@@ -38,8 +38,8 @@ DIGESTS = json.loads((GOLDEN / "entropy_sha256.json").read_text())["files"]
 
 
 def _model(name: str) -> str:
-    """The model a golden file was written with (its name: ``[v2_]MODEL_qQ_WHAT.ffc``)."""
-    return name.removeprefix("v2_").split("_")[0]
+    """The model a golden file was written with (its name: ``[vN_]MODEL_qQ_WHAT.ffc``)."""
+    return name.removeprefix("v2_").removeprefix("v3_").split("_")[0]
 
 
 CURRENT = sorted(n for n in DIGESTS if _model(n) in registry.model_names())
@@ -49,28 +49,34 @@ REMOVED = sorted(n for n in DIGESTS if _model(n) in registry.REMOVED)
 @pytest.fixture(autouse=True)
 def shipped(monkeypatch):
     monkeypatch.setenv("FACECODEC_WEIGHTS", str(SHIPPED))
-    api.load_model.cache_clear()
     yield
-    api.load_model.cache_clear()
+
+
+def _face(f: container.FfcFile) -> CodedFace:
+    return CodedFace(f.streams, f.version, -(-f.height // 16) * 2, -(-f.width // 16) * 2)
+
+
+def _digests(files: list[container.FfcFile], device: str = "cpu") -> list[str]:
+    """Digests of same-model, same-size files entropy-decoded together in one batch."""
+    net = backends.codec(registry.spec_for_id(files[0].model_id).name, device)
+    _, y_symbols, means = net.symbols([_face(f) for f in files])
+    return [
+        hashlib.sha256(y.astype("int32").tobytes() + m.astype("float64").tobytes()).hexdigest()
+        for y, m in zip(y_symbols, means)
+    ]
 
 
 def _digest(path: Path) -> str:
-    return _digest_of(api.parse(path.read_bytes()))
-
-
-def _digest_of(f: container.FfcFile) -> str:
-    net = api.load_model(registry.spec_for_id(f.model_id).name, "cpu")
-    stride = net.downsampling // 2
-    face = CompressedFace(f.streams, -(-f.height // 16) * 16 // stride, -(-f.width // 16) * 16 // stride)
-    y_symbols, means = net.entropy_decode([face])
-    blob = y_symbols.int().contiguous().numpy().tobytes() + means.double().contiguous().numpy().tobytes()
-    return hashlib.sha256(blob).hexdigest()
+    return _digests([api.parse(path.read_bytes())])[0]
 
 
 def test_golden_set_is_complete() -> None:
-    assert len(DIGESTS) == 26
+    assert len(DIGESTS) == 36
     assert sorted(DIGESTS) == sorted(p.name for p in GOLDEN.glob("*.ffc"))
-    assert len(CURRENT) == 9 and len(REMOVED) == 17 and sorted(CURRENT + REMOVED) == sorted(DIGESTS)
+    assert len(CURRENT) == 19 and len(REMOVED) == 17 and sorted(CURRENT + REMOVED) == sorted(DIGESTS)
+    for name in DIGESTS:
+        version = int(name[1]) if name[0] == "v" and name[2] == "_" else 1
+        assert container.unpack((GOLDEN / name).read_bytes()).version == version
 
 
 @pytest.mark.parametrize("name", REMOVED)
@@ -108,13 +114,20 @@ def test_format_2_files_hold_what_their_format_1_twins_hold() -> None:
         assert v2.stat().st_size < v1.stat().st_size
 
 
-@pytest.mark.parametrize("path", ["dense", "convolution"])
 @pytest.mark.parametrize("name", CURRENT)
-def test_golden_file_entropy_decodes_as_written(name: str, path: str, monkeypatch) -> None:
-    # the hyper-synthesis' transposed conv runs as a dense product for batches
-    # of DENSE_MIN_BATCH faces and more, as conv_transpose2d below: both exact
-    monkeypatch.setattr(exact_hyper, "DENSE_MIN_BATCH", 1 if path == "dense" else 10**9)
+def test_golden_file_entropy_decodes_as_written(name: str) -> None:
     assert _digest(GOLDEN / name) == DIGESTS[name]
+
+
+def test_entropy_decoding_does_not_depend_on_the_batch_or_the_path() -> None:
+    # every 48×48 file of one codec decoded in one batch, in both orders, and by the torch path
+    for codec in ("face-fer-v9", "face-hp-v1"):
+        names = [n for n in CURRENT if _model(n) == codec and "astronaut" in n]
+        files = [api.parse((GOLDEN / n).read_bytes()) for n in names]
+        expected = [DIGESTS[n] for n in names]
+        assert _digests(files) == expected
+        assert _digests(files[::-1]) == expected[::-1]
+        assert _digests(files, device="torch-cpu") == expected
 
 
 def test_golden_files_decode_to_images() -> None:
@@ -123,22 +136,23 @@ def test_golden_files_decode_to_images() -> None:
         assert api.decode_array(path.read_bytes(), device="cpu").shape == (f.height, f.width, f.channels)
 
 
-def test_upgrade_rewrites_format_1_files_as_their_format_2_twins(tmp_path: Path) -> None:
-    names = [n for n in CURRENT if not n.startswith("v2_")]
+def test_upgrade_rewrites_older_files_in_the_current_format_with_the_same_symbols(tmp_path: Path) -> None:
+    names = [n for n in CURRENT if not n.startswith(("v2_", "v3_"))]
     datas = [(GOLDEN / n).read_bytes() for n in names]
     upgraded = api.upgrade_batch([*datas, b"junk", (GOLDEN / REMOVED[0]).read_bytes()])
     assert isinstance(upgraded[-2], FacecodecError)
     assert isinstance(upgraded[-1], UnknownModel) and registry.READ_BY in str(upgraded[-1])
     for name, old, new in zip(names, datas, upgraded):
-        assert api.parse(new).version == 2 and len(new) < len(old)
+        assert api.parse(new).version == container.VERSION and len(new) < len(old)
         twin = GOLDEN / ("v2_" + name)
-        if twin.exists():  # byte for byte what encoding the same face as format 2 gives
-            assert new == twin.read_bytes()
+        if twin.exists():  # format 2 and format 1 files of the same symbols upgrade to the same bytes
+            assert api.upgrade_batch([twin.read_bytes()]) == [new]
         path = tmp_path / name  # the same entropy-decoded values, so the same pixels
         path.write_bytes(new)
         assert _digest(path) == DIGESTS[name]
-    v2 = (GOLDEN / f"v2_{names[0]}").read_bytes()
-    assert api.upgrade_batch([v2]) == [v2]  # current files pass through unchanged
+        assert np.array_equal(api.decode_array(new, device="cpu"), api.decode_array(old, device="cpu"))
+    current = [(GOLDEN / n).read_bytes() for n in CURRENT if n.startswith("v3_")]
+    assert api.upgrade_batch(current) == current  # current files pass through unchanged
 
 
 def test_upgrade_command(tmp_path: Path) -> None:
@@ -152,10 +166,10 @@ def test_upgrade_command(tmp_path: Path) -> None:
     (src / "bad.ffc").write_bytes(b"junk")
     result = CliRunner().invoke(main, ["upgrade", str(src), "-o", str(tmp_path / "out")])
     assert result.exit_code == 1 and "bad.ffc" in result.output  # one bad file: reported, others written
-    assert (tmp_path / "out" / "a.ffc").read_bytes() == (GOLDEN / "v2_face-hp-v1_q1_astronaut.ffc").read_bytes()
+    assert [(tmp_path / "out" / "a.ffc").read_bytes()] == api.upgrade_batch([(src / "a.ffc").read_bytes()])
     assert not (tmp_path / "out" / "bad.ffc").exists()
     one = src / "a.ffc"
     assert CliRunner().invoke(main, ["upgrade", str(one)]).exit_code == 1  # in place needs --force
     assert api.parse(one.read_bytes()).version == 1
     assert CliRunner().invoke(main, ["upgrade", str(one), "--force"]).exit_code == 0
-    assert api.parse(one.read_bytes()).version == 2
+    assert api.parse(one.read_bytes()).version == container.VERSION

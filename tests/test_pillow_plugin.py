@@ -61,7 +61,7 @@ def test_open_reads_header_without_decoding(
             "model": registry.DEFAULT_CODEC,
             "model_id": registry.get_spec(registry.DEFAULT_CODEC).model_id,
             "quality": 4.0,
-            "format_version": 2,
+            "format_version": container.VERSION,
         }
         assert im.tile  # nothing loaded yet
 

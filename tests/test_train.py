@@ -10,7 +10,7 @@ import pytest
 import torch
 from click.testing import CliRunner
 
-from facecodec import api
+from facecodec import api, container
 from facecodec.cli import main
 from facecodec.weights import read_manifest
 
@@ -48,7 +48,8 @@ def test_codec_train_resume_export(tmp_path: Path, tiny_npz: Path, monkeypatch) 
     assert entry["resumed_with_changes"][0]["changed"]["epochs"] == [1, 2]
     assert "--epochs 2" in entry["training_command"]
     assert [p["quality"] for p in entry["measured"]["points"]] == [1.0, 8.0]
-    assert entry["measured"]["file_format"] == 2
+    assert entry["measured"]["file_format"] == container.VERSION
+    assert set(entry["runtime"]) == {"analyze", "synthesize"}  # the runtime graphs of the new weights
     # re-measuring a shipped model replaces its figures, weights untouched
     _run("train", "measure", "face-hp-v1", "--data", str(tiny_npz), "--weights", str(weights),
          "--qualities", "2", "--device", "cpu")  # fmt: skip

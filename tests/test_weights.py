@@ -131,13 +131,18 @@ def test_weights_that_do_not_fit(copy: Path) -> None:
         registry.create_model(NAME)
 
 
-def test_only_safetensors_in_weights_dir(weights_dir: Path) -> None:
+def test_only_safetensors_and_weightless_graphs_in_weights_dir(weights_dir: Path) -> None:
+    from facecodec.runtime.graphs import GRAPH_DIR, graph_file, graphs_of
+
     files = sorted(p.name for p in weights_dir.iterdir())
     assert not [f for f in files if f.endswith((".pt", ".pth", ".pkl", ".pickle", ".bin", ".tmp"))]
-    expected = sorted(
-        {weights.MANIFEST_NAME} | {registry.get_spec(n).weights_file for n in registry.model_names() if registry.get_spec(n).kind != "recognizer"}
-    )
+    specs = [registry.get_spec(n) for n in registry.model_names()]
+    expected = sorted({weights.MANIFEST_NAME, GRAPH_DIR} | {s.weights_file for s in specs if s.kind != "recognizer"})
     assert files == expected
+    graphs = sorted(str(p.relative_to(weights_dir)) for p in (weights_dir / GRAPH_DIR).iterdir())
+    assert graphs == sorted(graph_file(s.name, part) for s in specs for part in graphs_of(s))
+    for path in (weights_dir / GRAPH_DIR).iterdir():  # the weights stay in the safetensors files
+        assert path.stat().st_size < 64 * 1024
     for name in files:
         if name.endswith(".safetensors"):
             # safetensors: 8-byte little-endian header length, then a JSON header

@@ -12,7 +12,17 @@ mkdir -p "$RUNS"
 train() {  # NAME EPOCHS SEED
     facecodec train classifier --model "$1" --data "$DATA" --epochs "$2" --seed "$3" \
         --batch-size 128 --lr 3e-3 --out "$RUNS/$1" --resume
-    facecodec train export "$RUNS/$1/last.pt" --name "$1" --out benchmarks/panel \
+    export_member "$1" "$RUNS/$1/last.pt"
+}
+
+refine() {  # NAME EPOCHS SEED: a second cosine cycle (lower peak rate) from what train() exported
+    facecodec train classifier --model "$1" --data "$DATA" --epochs "$2" --seed "$3" \
+        --batch-size 128 --lr 1e-3 --init "benchmarks/panel/$1.safetensors" --out "$RUNS/$1-refine" --resume
+    export_member "$1" "$RUNS/$1-refine/last.pt"
+}
+
+export_member() {  # NAME CHECKPOINT
+    facecodec train export "$2" --name "$1" --out benchmarks/panel \
         --measure-data "$DATA" --measure-split val
 }
 
@@ -26,8 +36,8 @@ member() {
                 --manifest "$RUNS/manifest-0.1.json" --measure-data "$DATA" ;;
         panel-vgg-v2) train panel-vgg-v2 10 11 ;;
         panel-resnet-v1) train panel-resnet-v1 18 12 ;;
-        panel-dense-v1) train panel-dense-v1 10 13 ;;
-        panel-mobile-v1) train panel-mobile-v1 10 14 ;;
+        panel-dense-v1) train panel-dense-v1 10 13; refine panel-dense-v1 8 23 ;;
+        panel-mobile-v1) train panel-mobile-v1 10 14; refine panel-mobile-v1 8 24 ;;
         panel-inception-v1) train panel-inception-v1 10 15 ;;
         *) echo "unknown panel member: $1" >&2; exit 2 ;;
     esac

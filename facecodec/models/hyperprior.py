@@ -7,25 +7,26 @@ resized for 48×48 faces (8× downsampling, so a 48×48 face has a 6×6 latent),
 with gain units for a continuous rate (Z. Cui et al., "Asymmetric Gained Deep
 Image Compression With Continuous Rate Adaptation", CVPR 2021).
 
-Data flow (``q`` = quality in [1, 8], ``Q`` = rounding, ``AE/AD`` = rANS)::
+Data flow (``q`` = quality in [1, 8], ``Q`` = rounding, ``AE/AD`` = entropy coding)::
 
     x -> g_a -> y -> * gain(q) -> y_g --h_a--> z -Q-> z_hat -AE/AD-> z_hat
                                   |                        |
-                                  |          exact h_s (fixed point, see exact_hyper)
+                                  |          exact h_s (fixed point, runtime.hyper)
                                   |                        v
                                   +--- -mean -Q-AE/AD- (scales, means)
                                                  |
                            y_hat = (symbols + means) / gain(q) -> g_s -> x_hat
 
 Only ``z`` symbols and ``y`` symbols are stored; the entropy parameters are a
-bit-exact function of the ``z`` symbols (see :mod:`.exact_hyper`).
+bit-exact function of the ``z`` symbols (see :mod:`facecodec.runtime.hyper`).
+
+This module holds the model and its training forward pass. Coding files with it
+goes through :func:`facecodec.models.torch_inference.torch_codec`, which runs
+these transforms behind the same numpy coding as the lean runtime
+(:mod:`facecodec.runtime.codec`).
 """
 
 from __future__ import annotations
-
-import math
-from collections.abc import Callable
-from dataclasses import dataclass
 
 import torch
 from compressai.entropy_models import EntropyBottleneck, GaussianConditional
@@ -35,29 +36,10 @@ from compressai.models.utils import conv, deconv
 from torch import nn
 
 from ..quality import QUALITY_MAX, QUALITY_MIN
-from .entropy_coding import CdfTable, StreamReader, encode_joint
-from .exact_hyper import ExactHyperSynthesis
+from ..runtime.codec import PAD_MULTIPLE
 
-#: The float transforms (g_a, h_a, g_s) always run on batches of exactly this
-#: many samples (zero-padded), so a file and a decoded image never depend on the
-#: batch size or the neighbours: float convolution kernels are chosen per shape
-#: and may sum in another order.
-CHUNK = 16
-#: g_a's downsampling: a 48×48 face has a 6×6 latent ``y``
-LATENT_STRIDE = 8
-#: g_a (8×) then h_a (2×): inputs are padded on the right and bottom to a multiple of this
-PAD_MULTIPLE = 2 * LATENT_STRIDE
 #: scales the Gaussian tables cover; larger scales fall back to the widest table
 SCALE_TABLE = get_scale_table(0.11, 64, 48)
-
-
-@dataclass(frozen=True)
-class CompressedFace:
-    """The bitstream(s) of one image plus what is needed to decode them."""
-
-    streams: tuple[bytes, ...]  # one (z then y: format 2) or two (z, y: format 1)
-    latent_height: int
-    latent_width: int
 
 
 def lambda_for_quality(quality: torch.Tensor, lmbda_min: float, lmbda_max: float) -> torch.Tensor:
@@ -103,8 +85,6 @@ class FaceHyperprior(CompressionModel):
         self.log_inv_gain = nn.Parameter(torch.zeros(levels, M))
         self.entropy_bottleneck = EntropyBottleneck(N)
         self.gaussian_conditional = GaussianConditional(None)
-        self._exact_h_s: ExactHyperSynthesis | None = None
-        self._tables: tuple[CdfTable, CdfTable] | None = None
 
     def analysis(self, x: torch.Tensor) -> torch.Tensor:
         """The analysis transform ``y = g_a(x)`` (before the gain)."""
@@ -178,131 +158,11 @@ class FaceHyperprior(CompressionModel):
         _, means = self.h_s(z_hat).chunk(2, dim=1)
         return (torch.round(y - means) + means) * inv_gain
 
-    # -- coding --------------------------------------------------------------
+    # -- coding tables -------------------------------------------------------
     def update(self, scale_table=None, force: bool = False, update_quantiles: bool = False) -> bool:
-        updated = super().update(
+        """Build the quantised CDF tables (shipped in the weights file) over :data:`SCALE_TABLE`."""
+        return super().update(
             scale_table=SCALE_TABLE if scale_table is None else scale_table,
             force=force,
             update_quantiles=update_quantiles,
         )
-        self._exact_h_s = None
-        self._tables = None
-        return updated
-
-    def _prepared(self) -> tuple[ExactHyperSynthesis, CdfTable, CdfTable]:
-        if self._exact_h_s is None:
-            self._exact_h_s = ExactHyperSynthesis(self.h_s)
-        if self._tables is None:
-            self._tables = (
-                CdfTable.from_entropy_model(self.entropy_bottleneck),
-                CdfTable.from_entropy_model(self.gaussian_conditional),
-            )
-        return self._exact_h_s, self._tables[0], self._tables[1]
-
-    def _y_indexes(self, scales: torch.Tensor) -> torch.Tensor:
-        # CompressAI's build_indexes: the number of table entries (bar the last)
-        # strictly below the scale. Exact: scales and table are float64 here.
-        table = self.gaussian_conditional.scale_table.double().cpu()
-        scales = scales.clamp(min=float(table[0])).contiguous()
-        return torch.searchsorted(table[:-1], scales, side="left").int()
-
-    def _z_indexes(self, shape: torch.Size) -> torch.Tensor:
-        channels = torch.arange(shape[1], dtype=torch.int32).view(1, -1, 1, 1)
-        return channels.expand(shape).contiguous()
-
-    @torch.no_grad()
-    def compress(self, x: torch.Tensor, quality: torch.Tensor) -> list[CompressedFace]:
-        """Encode a padded batch (B, C, H, W) in [0, 1], H and W multiples of 16, each
-        face as one rANS stream holding z then y (``.ffc`` format 2)."""
-        exact_h_s, z_table, y_table = self._prepared()
-        gain, _ = self.gains(quality.to(x.device, x.dtype))
-        y = chunked(self.analysis, x) * gain
-        z = chunked(self.h_a, y).cpu()
-        y = y.cpu()
-        medians = self.entropy_bottleneck._get_medians().detach().cpu().view(1, -1, 1, 1)
-        z_symbols = torch.round(z - medians).int()
-        z_hat = z_symbols.float() + medians
-        scales, means = exact_h_s(z_hat)
-        y_symbols = torch.round(y.double() - means).int()
-        y_indexes = self._y_indexes(scales)
-        z_indexes = self._z_indexes(z_symbols.shape)
-        out = []
-        for i in range(x.shape[0]):
-            stream = encode_joint([(z_table, z_symbols[i], z_indexes[i]), (y_table, y_symbols[i], y_indexes[i])])
-            out.append(CompressedFace((stream,), latent_height=y.shape[2], latent_width=y.shape[3]))
-        return out
-
-    @torch.no_grad()
-    def entropy_decode(self, faces: list[CompressedFace]) -> tuple[torch.Tensor, torch.Tensor]:
-        """The integer ``y`` symbols (B, M, h, w) and their exact means, on the CPU.
-
-        Everything here is exact (integers, and dyadic float64 means from the
-        fixed-point ``h_s``), so it is the same on every machine: the part of
-        decoding the file format pins down (tests/test_golden_files.py).
-        """
-        _, y_symbols, _, means = self._symbols(faces)
-        return y_symbols, means
-
-    @torch.no_grad()
-    def restream(self, faces: list[CompressedFace]) -> list[CompressedFace]:
-        """The same symbols in format 2's single stream: lossless, the files decode to the same pixels."""
-        z_symbols, y_symbols, y_indexes, _ = self._symbols(faces)
-        _, z_table, y_table = self._prepared()
-        z_indexes = self._z_indexes(z_symbols.shape)[0]
-        out = []
-        for i, face in enumerate(faces):
-            stream = encode_joint([(z_table, z_symbols[i], z_indexes), (y_table, y_symbols[i], y_indexes[i])])
-            out.append(CompressedFace((stream,), face.latent_height, face.latent_width))
-        return out
-
-    def _symbols(self, faces: list[CompressedFace]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
-        """Entropy-decode same-shape faces: z symbols, y symbols, y's CDF indexes and means."""
-        exact_h_s, z_table, y_table = self._prepared()
-        h, w = faces[0].latent_height, faces[0].latent_width
-        z_shape = torch.Size((1, self.N, math.ceil(h / 2), math.ceil(w / 2)))
-        z_indexes = self._z_indexes(z_shape)[0]
-        medians = self.entropy_bottleneck._get_medians().detach().cpu().view(1, -1, 1, 1)
-        z_count, y_count = z_indexes.numel(), self.M * h * w
-        z_readers, y_readers = [], []
-        for face in faces:
-            if len(face.streams) == 1:  # format 2: y continues the z stream, compact state
-                reader = StreamReader(face.streams[0], z_count + y_count)
-                z_readers.append(reader)
-                y_readers.append(reader)
-            else:
-                z_readers.append(StreamReader(face.streams[0], z_count, compact=False))
-                y_readers.append(StreamReader(face.streams[1], y_count, compact=False))
-        z_symbols = z_table.read_shared(z_readers, z_indexes)
-        scales, means = exact_h_s(z_symbols.float() + medians)
-        y_indexes = self._y_indexes(scales)
-        y_symbols = y_table.read_batch(y_readers, y_indexes)
-        return z_symbols, y_symbols, y_indexes, means
-
-    @torch.no_grad()
-    def decompress_latent(self, faces: list[CompressedFace], quality: torch.Tensor) -> torch.Tensor:
-        """Entropy-decode a batch of same-shape faces to ``y_hat`` (B, M, h, w), on the CPU."""
-        y_symbols, means = self.entropy_decode(faces)
-        _, inv_gain = self.gains(quality.to(self.log_gain.device).double())
-        return ((y_symbols.double() + means) * inv_gain.cpu()).float()
-
-    @torch.no_grad()
-    def decompress(
-        self, faces: list[CompressedFace], quality: torch.Tensor, device: torch.device | str = "cpu"
-    ) -> torch.Tensor:
-        """Decode a batch of same-shape faces to padded images (B, C, H, W) in [0, 1]."""
-        y_hat = self.decompress_latent(faces, quality).to(device)
-        return self.synthesize(y_hat)
-
-    @torch.no_grad()
-    def synthesize(self, y_hat: torch.Tensor) -> torch.Tensor:
-        """``g_s`` over fixed-size chunks (see ``CHUNK``), clamped to [0, 1]."""
-        return chunked(self.g_s, y_hat).clamp_(0, 1)
-
-
-def chunked(fn: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor) -> torch.Tensor:
-    """``fn`` over zero-padded chunks of exactly ``CHUNK`` samples (see ``CHUNK``)."""
-    n = x.shape[0]
-    pad = (-n) % CHUNK
-    if pad:
-        x = torch.cat([x, x.new_zeros(pad, *x.shape[1:])])
-    return torch.cat([fn(c) for c in x.split(CHUNK)])[:n]

@@ -100,9 +100,9 @@ class SemanticFaceHyperprior(GuidedFaceHyperprior):
     def _code(self, pooled: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
         """The expression code (B, K, h, w) from the pooled features, before its gain."""
         code = self.sem_proj(pooled).view(-1, self.sem_channels, CODE_SIZE, CODE_SIZE)
-        if tuple(code.shape[-2:]) != size:
-            code = F.interpolate(code, size=size, mode="nearest")
-        return code
+        # unconditional (nearest to the same size is the identity), so that an exported
+        # graph resizes the code for every input size
+        return F.interpolate(code, size=size, mode="nearest")
 
     def gains(self, quality: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """The image channels' gains (per quality) followed by the code's (the same at every quality)."""

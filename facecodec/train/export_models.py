@@ -19,9 +19,11 @@ import torch
 from .. import api, container, registry
 from ..errors import QualityError, WeightsError
 from ..evaluate import measure_classifier, measure_codec
+from ..runtime.graphs import graphs_of
 from ..weights import read_manifest, using_weights_dir
 from .data import load_faces
 from .export import checkpoint_meta, load_checkpoint_model, save_weights, set_measured
+from .export_runtime import export_runtime
 
 
 @contextmanager
@@ -92,6 +94,8 @@ def export_model(
     if note:
         record["note"] = note
     save_weights(model, name, out_dir, record)
+    if graphs_of(spec):  # the lean runtime's graphs for the new weights
+        export_runtime([name], out_dir)
     if measure_data:
         measure_shipped(name, out_dir, measure_data, measure_split, qualities, device)
     return read_manifest(out_dir)["models"][name]

@@ -1,0 +1,188 @@
+"""A codec's inference, in numpy: gains, symbols, exact entropy parameters, streams, transforms.
+
+Everything that decides a file's bytes and a decoder's symbols lives here and
+is shared by every way of running a codec: the float transforms come from a
+:class:`Transforms` object (ONNX Runtime graphs in :mod:`.graphs`, or the
+PyTorch modules of the training code), the rest is exact numpy and
+``constriction``. Data flow (``q`` = quality in [1, 8])::
+
+    x -> analysis·gain(q) -> y, h_a -> z      (Transforms.analyze)
+    z -Q-> z symbols ----------------------+--> stream (format 3, :mod:`.ans`)
+    z_hat -> exact h_s -> scales, means    |
+    y -means-Q-> y symbols ----------------+
+    y_hat = (y symbols + means) / gain(q) -> g_s -> x_hat   (Transforms.synthesize)
+
+The float transforms run on batches of exactly :data:`CHUNK` faces
+(zero-padded): a file and a decoded image never depend on the batch size or
+on their neighbours.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+
+from ..quality import QUALITY_MAX, QUALITY_MIN
+from . import ans
+from .hyper import ExactHyperSynthesis
+from .rans_legacy import LegacyReader
+
+#: the float transforms always run on batches of exactly this many faces (zero-padded)
+CHUNK = 16
+#: g_a's downsampling: a 48×48 face has a 6×6 latent ``y``
+LATENT_STRIDE = 8
+#: g_a (8×) then h_a (2×): inputs are padded on the right and bottom to a multiple of this
+PAD_MULTIPLE = 2 * LATENT_STRIDE
+
+
+@dataclass(frozen=True)
+class CodedFace:
+    """One face's entropy-coded stream(s), the format that wrote them, and its latent size."""
+
+    streams: tuple[bytes, ...]  # format 3 and 2: (stream,); format 1: (z stream, y stream)
+    version: int
+    latent_height: int
+    latent_width: int
+
+
+class Transforms(Protocol):
+    """The float transforms of a codec, on float32 batches of :data:`CHUNK` faces."""
+
+    def analyze(self, x: np.ndarray, gain: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``(y·gain, h_a(y·gain))`` for padded images (B, C, H, W) in [0, 1] and gains (B, M, 1, 1)."""
+
+    def synthesize(self, y_hat: np.ndarray) -> np.ndarray:
+        """``g_s(y_hat)`` clamped to [0, 1]."""
+
+
+def chunked(fn: Callable[..., object], *arrays: np.ndarray) -> list[np.ndarray]:
+    """``fn`` over zero-padded chunks of exactly :data:`CHUNK` samples; outputs concatenated."""
+    n = len(arrays[0])
+    outs: list[list[np.ndarray]] = []
+    for start in range(0, n, CHUNK):
+        chunk = []
+        for a in arrays:
+            part = a[start : start + CHUNK]
+            if len(part) < CHUNK:
+                part = np.concatenate([part, np.zeros((CHUNK - len(part), *a.shape[1:]), a.dtype)])
+            chunk.append(np.ascontiguousarray(part))
+        result = fn(*chunk)
+        outs.append(list(result) if isinstance(result, tuple) else [result])
+    return [np.concatenate([o[k] for o in outs])[:n] for k in range(len(outs[0]))]
+
+
+class Codec:
+    """One codec: its exact coding tables (from its weights) and its float transforms."""
+
+    def __init__(self, state: Mapping[str, np.ndarray], transforms: Transforms) -> None:
+        def table(prefix: str) -> ans.Table:
+            return ans.Table(state[f"{prefix}._quantized_cdf"], state[f"{prefix}._cdf_length"], state[f"{prefix}._offset"])
+
+        self.transforms = transforms
+        self.z_table, self.y_table = table("entropy_bottleneck"), table("gaussian_conditional")
+        self.medians = np.asarray(state["entropy_bottleneck.quantiles"], np.float32)[:, 0, 1].reshape(1, -1, 1, 1)
+        self.scale_table = np.asarray(state["gaussian_conditional.scale_table"], np.float32).astype(np.float64)
+        self.log_gain = np.asarray(state["log_gain"], np.float32)
+        self.log_inv_gain = np.asarray(state["log_inv_gain"], np.float32)
+        code = state.get("sem_log_gain")
+        self.code_gain = None if code is None else np.exp(np.asarray(code, np.float32))
+        self.hyper = ExactHyperSynthesis(state)
+        self.latent_channels = int(np.asarray(state["h_s.4.bias"]).shape[0] // 2)
+        self.z_channels = self.medians.shape[1]
+
+    # -- gains ------------------------------------------------------------------
+    def gains(self, quality: np.ndarray, dtype: type = np.float32) -> tuple[np.ndarray, np.ndarray]:
+        """Per-face (gain, inverse gain), shape (B, M, 1, 1): neighbouring gain vectors
+        interpolated in the log domain; an expression code's channels have one gain."""
+        levels = len(self.log_gain)
+        q = np.clip(np.asarray(quality, dtype=dtype).reshape(-1), QUALITY_MIN, QUALITY_MAX)
+        pos = (q - dtype(QUALITY_MIN)) * dtype((levels - 1) / (QUALITY_MAX - QUALITY_MIN))
+        lo = np.minimum(np.floor(pos).astype(np.int64), levels - 2)
+        t = (pos - lo.astype(dtype))[:, None]
+
+        def interp(table: np.ndarray) -> np.ndarray:
+            table = table.astype(dtype)
+            return np.exp(table[lo] * (1 - t) + table[lo + 1] * t)
+
+        gain, inv = interp(self.log_gain), interp(self.log_inv_gain)
+        if self.code_gain is not None:
+            code = np.broadcast_to(self.code_gain.astype(dtype), (len(q), len(self.code_gain)))
+            gain, inv = np.concatenate([gain, code], 1), np.concatenate([inv, 1 / code], 1)
+        return gain[:, :, None, None], inv[:, :, None, None]
+
+    # -- exact symbol arithmetic ---------------------------------------------------
+    def _entropy_parameters(self, z_symbols: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(y's table rows, y's means) from the z symbols, exact."""
+        scales, means = self.hyper(z_symbols.astype(np.float32) + self.medians)
+        # CompressAI's build_indexes: the table entries (bar the last) strictly below the scale
+        rows = np.searchsorted(self.scale_table[:-1], np.maximum(scales, self.scale_table[0]), side="left")
+        return rows, means
+
+    def _z_rows(self, shape: tuple[int, ...]) -> np.ndarray:
+        return np.broadcast_to(np.arange(shape[0]).reshape(-1, 1, 1), shape)
+
+    def compress(self, x: np.ndarray, quality: np.ndarray) -> list[bytes]:
+        """Streams (format 3) for padded images (B, C, H, W) in [0, 1], H and W multiples of 16."""
+        gain, _ = self.gains(quality)
+        y, z = chunked(self.transforms.analyze, np.asarray(x, np.float32), gain)
+        z_symbols = np.rint(z - self.medians).astype(np.int32)
+        rows, means = self._entropy_parameters(z_symbols)
+        y_symbols = np.rint(y.astype(np.float64) - means).astype(np.int32)
+        return [
+            ans.encode([ans.Part(self.z_table, z_symbols[i], self._z_rows(z_symbols.shape[1:])),
+                        ans.Part(self.y_table, y_symbols[i], rows[i])])
+            for i in range(len(x))
+        ]  # fmt: skip
+
+    def symbols(self, faces: Sequence[CodedFace]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Entropy-decode same-size faces: (z symbols, y symbols, y means), all exact."""
+        h, w = faces[0].latent_height, faces[0].latent_width
+        z_shape = (self.z_channels, -(-h // 2), -(-w // 2))
+        z_rows = self._z_rows(z_shape)
+        readers = [_readers(face) for face in faces]
+        z_symbols = np.stack([self._read(r[0], self.z_table, z_rows) for r in readers])
+        rows, means = self._entropy_parameters(z_symbols)
+        y_symbols = np.stack([self._read(r[1], self.y_table, rows[i]) for i, r in enumerate(readers)])
+        return z_symbols, y_symbols, means
+
+    @staticmethod
+    def _read(reader: ans.Reader | LegacyReader, table: ans.Table, rows: np.ndarray) -> np.ndarray:
+        if isinstance(reader, ans.Reader):
+            return reader.read(table, rows)
+        return reader.read(rows, table.cdfs, table.lengths, table.offsets)
+
+    def restream(self, faces: Sequence[CodedFace]) -> list[bytes]:
+        """The same symbols as format 3 streams: lossless, they decode to the same pixels."""
+        z_symbols, y_symbols, _ = self.symbols(faces)
+        rows, _ = self._entropy_parameters(z_symbols)
+        z_rows = self._z_rows(z_symbols.shape[1:])
+        return [
+            ans.encode([ans.Part(self.z_table, z, z_rows), ans.Part(self.y_table, y, r)])
+            for z, y, r in zip(z_symbols, y_symbols, rows)
+        ]
+
+    def latent(self, faces: Sequence[CodedFace], quality: np.ndarray) -> np.ndarray:
+        """The decoded latents ``y_hat`` (B, M, h, w), float32."""
+        _, y_symbols, means = self.symbols(faces)
+        _, inv_gain = self.gains(quality, dtype=np.float64)
+        return ((y_symbols + means) * inv_gain).astype(np.float32)
+
+    def decompress(self, faces: Sequence[CodedFace], quality: np.ndarray) -> np.ndarray:
+        """Decoded padded images (B, C, H, W) in [0, 1], float32."""
+        (x_hat,) = chunked(self.transforms.synthesize, self.latent(faces, quality))
+        # a crafted stream's huge latents may overflow the float transforms: never NaN pixels
+        return np.nan_to_num(x_hat, nan=0.0, posinf=1.0, neginf=0.0)
+
+
+def _readers(face: CodedFace) -> tuple[ans.Reader | LegacyReader, ans.Reader | LegacyReader]:
+    """The readers of a face's z part and y part (one reader for both but in format 1)."""
+    if face.version >= 3:
+        reader: ans.Reader | LegacyReader = ans.Reader(face.streams[0])
+        return reader, reader
+    if face.version == 2:
+        reader = LegacyReader(face.streams[0], compact=True)
+        return reader, reader
+    return LegacyReader(face.streams[0], compact=False), LegacyReader(face.streams[1], compact=False)

@@ -1,0 +1,98 @@
+"""Integer-exact hyper-synthesis: entropy parameters that never desync.
+
+A learned codec only decodes if the decoder derives *exactly* the same entropy
+parameters (means, scale indexes) as the encoder did. Float convolutions do not
+promise that: their summation order changes with the device, the thread count
+and the batch size (CompressAI issue #279: encode on GPU, decode on CPU gives
+garbage). Here the hyper-synthesis ``h_s`` is re-run in fixed point:
+
+* weights are rounded to integers in units of ``2**-WEIGHT_BITS``,
+* activations are integers in units of ``2**-ACT_BITS``, clamped to
+  ``±ACT_LIMIT``,
+* each layer is an integer product-sum, computed in float64 where every
+  operand and partial sum is an integer below ``2**53`` and therefore exact in
+  any summation order, followed by an exact floor-shift and ReLU.
+
+So the output is a pure function of the decoded ``z`` symbols on every machine,
+thread count and batch layout, and *how* a layer is computed cannot change its
+result, only its speed. Bound: ``|w| < 2**16``, ``|a| <= 2**21``, fan-in
+``< 2**13`` gives partial sums ``< 2**50``.
+
+This is numpy only: the encoder and the decoder, the torch reference path and
+the lean runtime all run this one implementation. The weights are those of the
+float model's ``h_s`` (``h_s.0``: transposed 5×5 convolution, stride 2;
+``h_s.2``: 3×3 convolution; ``h_s.4``: 1×1 convolution), read from its state::
+
+    z_hat --fix--> C(5,s2) -> ReLU -> c(3) -> ReLU -> c(1) -> (scales, means)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+
+WEIGHT_BITS = 12
+ACT_BITS = 10
+ACT_LIMIT = float(2**21)
+WEIGHT_LIMIT = float(2**16 - 1)
+#: the layers of ``h_s`` in a state dict: (prefix, transposed?, stride, padding, output padding)
+LAYERS = (("h_s.0", True, 2, 2, 1), ("h_s.2", False, 1, 1, 0), ("h_s.4", False, 1, 0, 0))
+
+
+def _fix(t: np.ndarray, bits: int, limit: float) -> np.ndarray:
+    return np.clip(np.round(np.asarray(t, dtype=np.float64) * 2.0**bits), -limit, limit)
+
+
+def _conv(a: np.ndarray, weight: np.ndarray, pad: int) -> np.ndarray:
+    """Stride-1 convolution (B, C, h, w) * (C', C, k, k) -> (B, C', h', w') as one matrix
+    product over the unfolded input (exact sums)."""
+    b, c, _, _ = a.shape
+    cout, _, kh, kw = weight.shape
+    if pad:
+        a = np.pad(a, ((0, 0), (0, 0), (pad, pad), (pad, pad)))
+    oh, ow = a.shape[2] - kh + 1, a.shape[3] - kw + 1
+    windows = np.lib.stride_tricks.sliding_window_view(a, (kh, kw), axis=(2, 3))  # B, C, oh, ow, kh, kw
+    cols = windows.transpose(0, 2, 3, 1, 4, 5).reshape(b * oh * ow, c * kh * kw)
+    out = cols @ weight.reshape(cout, -1).T
+    return out.reshape(b, oh, ow, cout).transpose(0, 3, 1, 2)
+
+
+def _deconv(a: np.ndarray, weight: np.ndarray, stride: int, pad: int, out_pad: int) -> np.ndarray:
+    """Transposed convolution (B, C, h, w) with (C, C', k, k) weights, as torch computes it:
+    one matrix product, then each kernel tap's products added at its strided place."""
+    b, c, h, w = a.shape
+    _, cout, kh, kw = weight.shape
+    taps = (a.transpose(0, 2, 3, 1).reshape(-1, c) @ weight.reshape(c, -1)).reshape(b, h, w, cout, kh, kw)
+    full = np.zeros((b, cout, (h - 1) * stride + kh + out_pad, (w - 1) * stride + kw + out_pad))
+    for i in range(kh):
+        for j in range(kw):
+            full[:, :, i : i + (h - 1) * stride + 1 : stride, j : j + (w - 1) * stride + 1 : stride] += (
+                taps[..., i, j].transpose(0, 3, 1, 2)
+            )
+    oh, ow = (h - 1) * stride - 2 * pad + kh + out_pad, (w - 1) * stride - 2 * pad + kw + out_pad
+    return full[:, :, pad : pad + oh, pad : pad + ow]
+
+
+class ExactHyperSynthesis:
+    """Fixed-point copy of a float ``h_s``, built from its weights (numpy arrays, any float dtype)."""
+
+    def __init__(self, state: Mapping[str, np.ndarray]) -> None:
+        self.layers = []
+        for prefix, transposed, stride, pad, out_pad in LAYERS:
+            weight = _fix(state[f"{prefix}.weight"], WEIGHT_BITS, WEIGHT_LIMIT)
+            bias = _fix(state[f"{prefix}.bias"], WEIGHT_BITS + ACT_BITS, 2.0**52)
+            self.layers.append((transposed, weight, bias, stride, pad, out_pad))
+
+    def __call__(self, z_hat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``(scales, means)`` for ``z_hat`` (B, N, h, w) as float64 dyadic rationals."""
+        a = _fix(z_hat, ACT_BITS, ACT_LIMIT)
+        last = len(self.layers) - 1
+        for i, (transposed, weight, bias, stride, pad, out_pad) in enumerate(self.layers):
+            acc = _deconv(a, weight, stride, pad, out_pad) if transposed else _conv(a, weight, pad)
+            # dividing by a power of two is exact
+            a = np.floor((acc + bias.reshape(1, -1, 1, 1)) / 2.0**WEIGHT_BITS)
+            if i != last:
+                np.clip(a, 0.0, ACT_LIMIT, out=a)
+        scales, means = np.split(a / 2.0**ACT_BITS, 2, axis=1)
+        return scales, means
