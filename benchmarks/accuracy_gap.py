@@ -25,8 +25,8 @@ import numpy as np
 
 from facecodec import api, registry
 from facecodec.evaluate import right_answers
-from facecodec.models.classifier import FER_CLASSES
 from facecodec.recognition import classify_batch
+from facecodec.registry import FER_CLASSES
 from facecodec.train.data import load_faces
 
 
