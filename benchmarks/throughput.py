@@ -1,9 +1,11 @@
 """Batched encode/decode throughput of a facecodec model beside Pillow WebP, in one run.
 
 Figures, not pass/fail. Counts whole-pipeline work on in-memory images: for
-facecodec, model + rANS + ``.ffc`` packing (encode) and parsing + rANS + model
-(decode); for WebP, Pillow's encoder/decoder (libwebp, one image at a time,
-one process). File I/O and PNG reading are excluded for both.
+facecodec, transforms + exact hyper-synthesis + entropy coding + ``.ffc``
+packing (encode) and parsing + entropy decoding + transforms (decode); for
+WebP, Pillow's encoder/decoder (libwebp, one image at a time, one process).
+File I/O and PNG reading are excluded for both. ``--device cpu`` is the lean
+runtime (no torch); ``--device torch-cpu`` the PyTorch reference path.
 
     python benchmarks/throughput.py --data ../shared/data/fer2013/fer2013_trainval.npz --split val
     python benchmarks/throughput.py            # synthetic 48×48 faces, no data needed
@@ -14,10 +16,10 @@ from __future__ import annotations
 import argparse
 import io
 import json
+import os
 import time
 
 import numpy as np
-import torch
 from PIL import Image
 
 from facecodec import api, registry
@@ -54,13 +56,17 @@ def main() -> None:
     parser.add_argument("--quality", type=float, default=4.0)
     parser.add_argument("--webp-quality", type=int, default=50)
     parser.add_argument("--batch-size", type=int, default=256)
-    parser.add_argument("--threads", type=int, default=torch.get_num_threads())
+    parser.add_argument("--threads", type=int, default=os.cpu_count(), help="intra-op threads")
     parser.add_argument("--repeats", type=int, default=3, help="best of N timings")
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--json", help="also write the figures here")
     args = parser.parse_args()
 
-    torch.set_num_threads(args.threads)
+    os.environ["FACECODEC_THREADS"] = str(args.threads)
+    if args.device != "cpu":  # the torch path
+        import torch
+
+        torch.set_num_threads(args.threads)
     images = (
         load_faces(args.data, args.split).images[: args.n] if args.data else synthetic_faces(args.n)
     )
@@ -99,7 +105,7 @@ def main() -> None:
     result = {
         "images": n,
         "size": f"{images.shape[2]}x{images.shape[1]}x{images.shape[3]}",
-        "torch_threads": args.threads,
+        "threads": args.threads,
         "batch_size": args.batch_size,
         "device": args.device,
         "facecodec": {

@@ -81,6 +81,8 @@ class Part:
 def _groups(rows: np.ndarray) -> tuple[np.ndarray, list[tuple[int, int, int]]]:
     """The coding order of a part's symbols and its groups: (order, [(row, start, stop)])."""
     order = np.argsort(rows, kind="stable")
+    if not len(order):
+        return order, []
     ordered = rows[order]
     cuts = np.flatnonzero(np.diff(ordered)) + 1
     starts = np.concatenate([[0], cuts]).tolist()
