@@ -46,6 +46,7 @@ from .loop import (
 )
 from .panel_term import PanelAgreement, Realism
 from .task_loss import TaskTerm, TaskWeights, prediction_kl
+from .warm_start import is_guided, load_guide, missing_guide
 
 
 @dataclass
@@ -167,23 +168,26 @@ def evaluate_codec(
 
 
 def _build(
-    config: CodecTrainConfig, device: torch.device
-) -> tuple[torch.nn.Module, torch.nn.Module | None]:
+    config: CodecTrainConfig, device: torch.device, resuming: bool
+) -> tuple[torch.nn.Module, torch.nn.Module | None, bool]:
+    """The codec and the classifier (if any), and whether the codec's guide (if any) has trained weights."""
     model = registry.build_architecture(registry.codec_spec(config.model))
+    guide_ready = resuming or not is_guided(model)
     if config.init:
-        load_initial(model, config.init)
+        guide_ready = not missing_guide(load_initial(model, config.init)) or guide_ready
     if config.guide_init:
-        if not hasattr(model, "init_guide"):
+        if not is_guided(model):
             raise TrainingError(f"{config.model} has no encoder guide; --guide-init is for guided codecs")
         guide = registry.build_architecture(registry.get_spec(config.classifier or registry.DEFAULT_CLASSIFIER))
         load_initial(guide, config.guide_init, key="classifier")
-        model.init_guide(guide)
+        load_guide(model, guide)
+        guide_ready = True
     classifier = None
     if config.classifier:
         spec = registry.get_spec(config.classifier)
         classifier = registry.build_architecture(spec)
         load_initial(classifier, config.classifier_init or config.classifier, key="classifier")
-    return model.to(device), classifier.to(device) if classifier is not None else None
+    return model.to(device), classifier.to(device) if classifier is not None else None, guide_ready
 
 
 #: weights a guided codec adds to its start (zero or random): they learn ``guide_lr_scale`` × faster
@@ -233,8 +237,8 @@ def train_codec(config: CodecTrainConfig, resume: bool = False, json_lines: bool
         val = load_faces(config.data, config.val_split).subset(config.val_limit)
 
     resuming = resume and ckpt_path.exists()
-    model, classifier = _build(
-        replace(config, init=None, classifier_init=None, guide_init=None) if resuming else config, device
+    model, classifier, guide_ready = _build(
+        replace(config, init=None, classifier_init=None, guide_init=None) if resuming else config, device, resuming
     )
     aux_params = [p for n, p in model.named_parameters() if n.endswith(".quantiles")]
     groups = _param_groups(model, config.guide_lr_scale)  # a guided codec's classifier trunk is frozen
@@ -284,7 +288,7 @@ def train_codec(config: CodecTrainConfig, resume: bool = False, json_lines: bool
 
     if config.semantic_weight and not hasattr(model, "sem_head"):
         raise TrainingError(f"{config.model} has no expression code; --semantic-weight is for face-fer-v3 and later")
-    if getattr(model, "guide_loaded", True) is False:
+    if not guide_ready:
         raise TrainingError(
             f"{config.model} needs --guide-init: the trained classifier whose first stages guide its encoder"
         )
