@@ -93,6 +93,15 @@ def load_weights(model: torch.nn.Module, spec: ModelSpec, inside: ModelSpec | No
     """Load ``spec``'s safetensors into ``model`` after checking its sha256; a classifier
     shipped inside a codec's file (``weights_in``; ``inside``: that codec's spec, which the
     registry resolves) loads from that codec's frozen guide."""
+    state, what = shipped_state(model, spec, inside)
+    apply_state(model, state, what)
+
+
+def shipped_state(
+    model: torch.nn.Module, spec: ModelSpec, inside: ModelSpec | None = None
+) -> tuple[dict[str, torch.Tensor], str]:
+    """``spec``'s checked weights as :func:`load_weights` loads them into ``model``, and the
+    ``what`` of :func:`apply_state`'s error (the file, the model)."""
     if spec.weights_in:
         if inside is None or inside.name != spec.weights_in:
             raise WeightsError(f"{spec.name!r} ships inside {spec.weights_in!r}'s weights file")
@@ -101,7 +110,7 @@ def load_weights(model: torch.nn.Module, spec: ModelSpec, inside: ModelSpec | No
     else:
         state = read_checked(spec)
         where = home_of(spec) / spec.weights_file
-    apply_state(model, state, f"weights {where} do not fit model {spec.name!r}")
+    return state, f"weights {where} do not fit model {spec.name!r}"
 
 
 def manifest_entry_of(spec: ModelSpec) -> dict[str, Any] | None:

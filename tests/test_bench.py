@@ -406,3 +406,18 @@ def test_every_psnr_is_the_same_formula():
     as_float = [torch.from_numpy(v).permute(0, 3, 1, 2).double() / 255 for v in (b, a)]
     assert training_psnr(*as_float) == pytest.approx(expected)
     assert psnr_uint8(a[0], a[0]) == math.inf and metrics.psnr(a, a).tolist() == [metrics.PSNR_CAP] * 3
+
+
+def test_dataset_labels_map_onto_a_classifiers_or_the_panels_classes() -> None:
+    from types import SimpleNamespace
+
+    fer = SimpleNamespace(labels=np.array([0, 3, 6]), classes=list(FER2013_CLASSES))
+    assert runner._map_labels(fer, FER2013_CLASSES)[0].tolist() == [0, 3, 6]
+    some = SimpleNamespace(labels=np.array([0, 1]), classes=[FER2013_CLASSES[3], FER2013_CLASSES[0]])
+    labels, why = runner._map_labels(some, FER2013_CLASSES)  # a subset, in another order
+    assert labels.tolist() == [3, 0] and why is None
+    labels, why = runner._map_labels(some, FER2013_CLASSES, subset=False)  # the panel: FER2013's seven only
+    assert labels is None and "not the classifier's" in why
+    labels, why = runner._map_labels(SimpleNamespace(labels=np.array([0]), classes=["cat"]), FER2013_CLASSES)
+    assert labels is None and "not the classifier's" in why
+    assert runner._map_labels(SimpleNamespace(labels=None, classes=[]), FER2013_CLASSES)[0] is None

@@ -14,6 +14,7 @@ from facecodec.models.guided import GuidedFaceHyperprior
 from facecodec.models.hyperprior import FaceHyperprior
 from facecodec.models.torch_inference import torch_codec
 from facecodec.runtime.codec import CodedFace
+from facecodec.train.warm_start import load_guide, missing_guide, warm_start
 
 SIZES = {"N": 16, "M": 16, "levels": 8}
 
@@ -31,7 +32,8 @@ def _pair() -> tuple[FaceHyperprior, GuidedFaceHyperprior]:
     torch.manual_seed(0)
     plain = FaceHyperprior(1, **SIZES)
     guided = GuidedFaceHyperprior(1, guide_width=4, **SIZES)
-    guided.load_state_dict(plain.state_dict())  # a plain codec's weights: the fine-tuning start
+    kept = warm_start(guided, plain.state_dict())  # a plain codec's weights: the fine-tuning start
+    assert missing_guide(kept) and {k.split(".")[0] for k in kept} == {"guide", "guide_proj"}
     for m in (plain, guided):
         m.update(force=True)
         m.eval()
@@ -66,7 +68,7 @@ def test_guide_is_frozen_and_copied_from_a_classifier() -> None:
     assert not guided.guide.training and guided.g_a.training
     assert not any(p.requires_grad for p in guided.guide.parameters())
     classifier = FerNet(1, width=4).eval()
-    guided.init_guide(classifier)
+    load_guide(guided, classifier)
     x = torch.rand(2, 1, 48, 48)
     with torch.no_grad():
         assert torch.allclose(guided.guide((x - 0.5) / 0.25), classifier.stage_map(x))

@@ -14,6 +14,7 @@ from facecodec.models.latent_classifier import SemanticLatentHead
 from facecodec.models.semantic import SemanticFaceHyperprior
 from facecodec.models.torch_inference import torch_codec
 from facecodec.runtime.codec import CodedFace
+from facecodec.train.warm_start import load_guide, missing_guide, warm_start
 
 SIZES = {"N": 16, "M": 16, "levels": 8, "guide_width": 4}
 
@@ -27,23 +28,24 @@ def _decompress(model: torch.nn.Module, streams: list[bytes], q: torch.Tensor) -
     return torch.from_numpy(torch_codec(model).decompress(faces, q.numpy()))
 
 
-def _pair() -> tuple[GuidedFaceHyperprior, SemanticFaceHyperprior]:
+def _pair() -> tuple[GuidedFaceHyperprior, SemanticFaceHyperprior, set[str]]:
     torch.manual_seed(0)
     guided = GuidedFaceHyperprior(1, **SIZES)
-    guided.init_guide(FerNet(1, width=4).eval())
+    load_guide(guided, FerNet(1, width=4).eval())
     with torch.no_grad():
         guided.guide_proj.weight.normal_(0, 5.0)
     semantic = SemanticFaceHyperprior(1, sem_channels=2, sem_hidden=8, **SIZES)
-    semantic.load_state_dict(guided.state_dict())  # the fine-tuning start
+    kept = warm_start(semantic, guided.state_dict())  # the fine-tuning start
     for m in (guided, semantic):
         m.update(force=True)
         m.eval()
-    return guided, semantic
+    return guided, semantic, kept
 
 
 def test_starts_decoding_as_the_codec_it_was_initialised_from() -> None:
-    guided, semantic = _pair()
-    assert not semantic.guide_loaded  # the guide's last stage is not in a guided codec's weights
+    guided, semantic, kept = _pair()
+    assert missing_guide(kept)  # the guide's last stage is not in a guided codec's weights
+    assert not any(k.startswith(("guide.", "guide_proj.")) for k in kept)  # but its trunk and projection are
     x = torch.rand(3, 1, 48, 48)
     q = torch.tensor([1.0, 4.5, 8.0])
     streams = _compress(semantic, x, q)
@@ -52,7 +54,7 @@ def test_starts_decoding_as_the_codec_it_was_initialised_from() -> None:
 
 
 def test_the_code_is_the_same_at_every_quality_and_reaches_the_decoder() -> None:
-    _, semantic = _pair()
+    _, semantic, _ = _pair()
     with torch.no_grad():  # trained gains differ by quality
         semantic.log_gain.copy_(torch.linspace(-1.0, 1.0, 8)[:, None].expand(8, 16))
         semantic.log_inv_gain.copy_(-semantic.log_gain)

@@ -104,15 +104,18 @@ def resolve_classifier(name: str | None) -> str | None:
 
 
 def _map_labels(
-    labels: np.ndarray | None, classes: Sequence[str], known: Sequence[str]
+    dataset: Any, known: Sequence[str], subset: bool = True
 ) -> tuple[np.ndarray | None, str | None]:
-    """Dataset labels as the classifier's class indices, or None and why."""
+    """The dataset's labels as indices into the classes ``known`` (a classifier's, or the
+    panel's: FER2013's), or None and why. ``subset``: a dataset with some of ``known``'s
+    classes maps onto them (the panel takes only datasets of exactly its classes)."""
+    labels, classes = dataset.labels, dataset.classes
     if labels is None:
         return None, "dataset has no labels (accuracy not measured; agreement is)"
     classes, known = tuple(classes), tuple(known)
     if classes == known:
         return labels, None
-    if classes and set(classes) <= set(known):
+    if subset and classes and set(classes) <= set(known):
         lookup = np.array([known.index(c) for c in classes])
         return lookup[labels], None
     return None, f"dataset classes {list(classes)} are not the classifier's {list(known)}"
@@ -353,9 +356,7 @@ def _context(
     from ..train.data import FER2013_CLASSES
 
     model = metrics.prepare_classifier(_load_classifier(name, device))
-    labels, why = _map_labels(
-        dataset.labels, dataset.classes, getattr(model, "classes", FER2013_CLASSES)
-    )
+    labels, why = _map_labels(dataset, getattr(model, "classes", FER2013_CLASSES))
     if why:
         notes.append(why)
     preds = metrics.predict(model, images, device)
@@ -497,7 +498,9 @@ def run_bench(
             classifier_name = None
             ctx = _context(images, dataset, None, dev, notes)
         if panel:
-            ctx.panels = _panels(images, _fer_labels(dataset), dev, notes)
+            from ..train.data import FER2013_CLASSES
+
+            ctx.panels = _panels(images, _map_labels(dataset, FER2013_CLASSES, subset=False)[0], dev, notes)
         for name, q, coded in classical:
             if "error" in coded:
                 skipped.append({"codec": name, "quality": q, "reason": coded["error"]})
@@ -544,15 +547,6 @@ def run_bench(
     if out is not None:
         result["outputs"] = report.write_outputs(result, Path(out))
     return result
-
-
-def _fer_labels(dataset: Any) -> np.ndarray | None:
-    """The dataset's labels when its classes are FER2013's (the panel's classes)."""
-    from ..train.data import FER2013_CLASSES
-
-    if dataset.labels is None or list(dataset.classes) != list(FER2013_CLASSES):
-        return None
-    return dataset.labels
 
 
 def _no_classifier_note(asked: str | None, notes: list[str]) -> str:

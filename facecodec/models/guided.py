@@ -14,7 +14,8 @@ maps are 1/8 of the input size (6×6 for a 48×48 face)::
 Only the encoder changes: the decoder reads ``y`` symbols and runs ``g_s`` as
 before, so decoding costs the same and needs no classifier, and the file
 format is unchanged. The projection starts at zero, so the model starts out
-exactly as the plain hyperprior it was initialised from; training (rate +
+exactly as the plain hyperprior it was initialised from (a training start:
+:mod:`facecodec.train.warm_start`); training (rate +
 distortion + expression cross-entropy + agreement with the classifier's
 reading of the original, :mod:`facecodec.train.task_loss`) then decides how
 much of the classifier's view is worth its bits (the projection gets its own
@@ -27,8 +28,6 @@ encoder rather than only in the loss.
 """
 
 from __future__ import annotations
-
-from typing import Any
 
 import torch
 from torch import nn
@@ -56,8 +55,7 @@ class GuidedFaceHyperprior(FaceHyperprior):
         nn.init.zeros_(self.guide_proj.weight)
         nn.init.zeros_(self.guide_proj.bias)
         for p in self.guide.parameters():
-            p.requires_grad_(False)
-        self.guide_loaded = False  # True once trained guide weights are in (training checks it)
+            p.requires_grad_(False)  # trained weights come from a classifier (facecodec.train.warm_start)
 
     def analysis(self, x: torch.Tensor) -> torch.Tensor:
         """``g_a(x)`` plus the projected classifier map (same size: inputs are multiples of 8)."""
@@ -69,22 +67,3 @@ class GuidedFaceHyperprior(FaceHyperprior):
         super().train(mode)
         self.guide.eval()  # frozen: BatchNorm keeps the classifier's statistics
         return self
-
-    def init_guide(self, classifier: FerNet) -> None:
-        """Copy the guide's weights from a trained classifier of the same width."""
-        trunk = classifier.body[: classifier.split_index()]
-        self.guide.load_state_dict(trunk.state_dict())
-        self.guide_loaded = True
-
-    def load_state_dict(self, state: Any, strict: bool = True) -> Any:
-        """Also takes a plain :class:`FaceHyperprior`'s weights (fine-tuning start): the guide
-        path then keeps its current weights (the projection: zero, a no-op)."""
-        if strict and not any(k.startswith(("guide.", "guide_proj.")) for k in state):
-            own = self.state_dict()
-            state = {
-                **{k: v for k, v in own.items() if k.startswith(("guide.", "guide_proj."))},
-                **state,
-            }
-        else:
-            self.guide_loaded = True
-        return super().load_state_dict(state, strict=strict)

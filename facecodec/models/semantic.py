@@ -26,16 +26,14 @@ IEEE TIP 2022: a base layer for the machine task, the rest for people)::
 The file format is unchanged (``s`` is part of the ``y`` stream). Training adds
 ``w_s·KL(p_guide(x) ‖ p_head(ŝ))`` (``--semantic-weight``) to the joint loss,
 so the code carries what the guide classifier reads on the original face; its
-bits are paid in the rate term like any other. Weights of a
-:class:`~.guided.GuidedFaceHyperprior` (or a plain :class:`~.hyperprior.FaceHyperprior`)
-load as a start: the new inputs and outputs of ``g_s``, ``h_a`` and ``h_s`` start at
-zero, so the image part starts out decoding exactly as the codec it came from.
+bits are paid in the rate term like any other. Training starts it from the weights of a
+:class:`~.guided.GuidedFaceHyperprior` (or a plain :class:`~.hyperprior.FaceHyperprior`,
+:mod:`facecodec.train.warm_start`): the new inputs and outputs of ``g_s``, ``h_a`` and ``h_s``
+start at zero, so the image part starts out decoding exactly as the codec it came from.
 The code's spatial layout is 6×6 (a 48×48 face); other sizes get it resized.
 """
 
 from __future__ import annotations
-
-from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -120,50 +118,8 @@ class SemanticFaceHyperprior(GuidedFaceHyperprior):
                 out["guide_logits"] = self.guide_fc(self._guide_pooled)
         return out
 
-    # -- weights -------------------------------------------------------------
+    # -- modes -----------------------------------------------------------------
     def train(self, mode: bool = True) -> SemanticFaceHyperprior:
         super().train(mode)
         self.guide_tail.eval()
         return self
-
-    def init_guide(self, classifier: FerNet) -> None:
-        """Copy the whole guide (trunk, last stage and linear layer) from a trained classifier."""
-        super().init_guide(classifier)
-        self.guide_tail.load_state_dict(classifier.last_stage().state_dict())
-        self.guide_fc.load_state_dict(classifier.head.state_dict())
-
-    def load_state_dict(self, state: Any, strict: bool = True) -> Any:
-        """Also takes a guided or plain codec's weights (``M`` image channels, no code): the
-        transforms that read or predict ``y`` are widened with zeros for the code's channels,
-        and the code's own modules keep their current weights."""
-        if strict and "sem_proj.weight" not in state:
-            state = self._widened(dict(state))
-            own = self.state_dict()
-            complete = all(k in state for k in own if k.startswith(("guide.", "guide_tail.", "guide_fc.")))
-            state = {**{k: v for k, v in own.items() if k not in state}, **state}
-            result = super().load_state_dict(state, strict=strict)
-            self.guide_loaded = complete
-            return result
-        return super().load_state_dict(state, strict=strict)
-
-    def _widened(self, state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-        """Pad a ``M``-channel codec's ``g_s``/``h_a``/``h_s`` weights to ``M + K`` channels."""
-        m, k = self.image_channels, self.sem_channels
-        if state.get("h_s.4.weight") is None or state["h_s.4.weight"].shape[0] != 2 * m:
-            return state
-
-        def pad(t: torch.Tensor, dim: int, fill: float = 0.0) -> torch.Tensor:
-            shape = list(t.shape)
-            shape[dim] = k
-            return torch.cat([t, t.new_full(shape, fill)], dim=dim)
-
-        state["g_s.0.weight"] = pad(state["g_s.0.weight"], 0)  # ConvTranspose2d: (in, out, kh, kw)
-        state["h_a.0.weight"] = pad(state["h_a.0.weight"], 1)
-        state["h_s.0.weight"] = pad(state["h_s.0.weight"], 1)
-        state["h_s.0.bias"] = pad(state["h_s.0.bias"], 0)
-        state["h_s.2.weight"] = pad(pad(state["h_s.2.weight"], 0), 1)
-        state["h_s.2.bias"] = pad(state["h_s.2.bias"], 0)
-        w, b = state["h_s.4.weight"], state["h_s.4.bias"]  # rows: M scales, then M means
-        state["h_s.4.weight"] = pad(torch.cat([pad(w[:m], 0), pad(w[m:], 0)]), 1)
-        state["h_s.4.bias"] = torch.cat([pad(b[:m], 0, 2.0), pad(b[m:], 0)])
-        return state

@@ -21,18 +21,16 @@ error, so μ does not depend on the features' scale)::
 
     L += μ · ‖m − m_t‖² / ‖m_t‖²
 
-Cross-entropy with label smoothing, AdamW, warm-up + cosine schedule, random
-affine jitter and flips. Same checkpoint / resume / report / torchrun
-machinery as the codec trainer (:mod:`.loop`, :mod:`.distributed`).
+Cross-entropy with label smoothing, AdamW, random affine jitter and flips: the classifier
+objective of the training engine (:mod:`.engine`: warm-up + cosine schedule, checkpoints,
+resume, reports and torchrun, as for the codec).
 """
 
 from __future__ import annotations
 
-import json
-import math
-import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -42,20 +40,12 @@ from .. import registry
 from ..errors import DatasetError, TrainingError
 from ..models.inference import inference_copy
 from ..quality import QUALITY_MAX, QUALITY_MIN
+from . import engine
 from .augment import random_affine
 from .data import load_faces
-from .distributed import average_gradients, barrier
 from .init_weights import load_initial
 from .latent_cache import LatentCache
-from .loop import (
-    EpochReporter,
-    atomic_torch_save,
-    cosine_lr,
-    epoch_batches,
-    start_run,
-    to_tensor,
-    top1_accuracy,
-)
+from .loop import to_tensor, top1_accuracy
 
 DISTILL_TEMPERATURE = 2.0
 
@@ -174,110 +164,101 @@ def _loss(logits, labels, teacher_logits, config: ClassifierTrainConfig) -> torc
     return (1 - config.distill_weight) * loss + config.distill_weight * t * t * kl
 
 
+class ClassifierObjective:
+    """A pixel classifier's or latent head's loss. Checkpoint entries: ``model``, ``optimizer``."""
+
+    lr_min_ratio = 0.01
+
+    def __init__(self, config: ClassifierTrainConfig) -> None:
+        self.config = config
+
+    def setup(self, run: engine.Run, resuming: bool) -> int:
+        config, device = self.config, run.device
+        self.run = run
+        self.train_set = train_set = load_faces(config.data, config.split)
+        if train_set.labels is None:
+            raise DatasetError(f"{config.data}: classifier training needs labels")
+        self.val = load_faces(config.data, config.val_split) if config.val_split else None
+        spec = registry.classifier_spec(config.model)
+        self.inputs = inputs = _Inputs(spec, device)
+        model = registry.build_architecture(spec).to(device)
+        if inputs.codec is None:  # pixel classifiers: NHWC convolutions are about 1.5–2.5× faster on CPUs
+            model = model.to(memory_format=torch.channels_last)
+        self.model = model
+        self.teacher = raw_teacher = None
+        if config.teacher:
+            raw_teacher = registry.create_model(registry.classifier_spec(config.teacher).name, device=device)
+            # BatchNorm folded, channels-last: same logits, about 1.7x faster
+            self.teacher = inference_copy(raw_teacher)
+        self.match_maps = config.feature_weight > 0
+        if self.match_maps and not (
+            hasattr(model, "classify_map") and self.teacher is not None and hasattr(self.teacher, "stage_map")
+        ):
+            raise TrainingError(
+                "--feature-weight needs a head with a stage map (LatentTailNet) and a --teacher pixel classifier"
+            )
+        self.cache = None
+        if config.cache_views:
+            if inputs.codec is None:
+                raise TrainingError("--cache-views is for latent heads (a codec's latent), not pixel classifiers")
+            self.cache = LatentCache(
+                inputs.codec, train_set.images, config.cache_views, config.cache_qualities, device, self.teacher,
+                config.seed, progress=run.world.is_main and not run.json_lines, maps=self.match_maps,
+            )  # fmt: skip
+        self.optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+        self.params = list(model.parameters())
+        if not resuming:  # else the engine loads the checkpoint
+            if config.init:
+                load_initial(model, config.init)
+            elif raw_teacher is not None and hasattr(model, "init_from"):
+                model.init_from(raw_teacher)  # a head ending in the teacher's last stage starts from it
+        model.train()
+        return len(train_set)
+
+    def schedule(self) -> list[tuple[torch.optim.Optimizer, float]]:
+        return [(self.optimizer, self.config.lr)]
+
+    def step(self, batch: engine.Batch) -> dict[str, float | tuple[float, float]]:
+        config, model, idx = self.config, self.model, batch.indices
+        if self.cache is not None:
+            features, quality, teacher_logits, teacher_maps = self.cache.batch(idx, batch.rng)
+        else:
+            features, quality, teacher_logits, teacher_maps = self.inputs.training_batch(
+                self.train_set.images[idx], batch.rng, self.teacher, self.match_maps
+            )
+        y = torch.as_tensor(self.train_set.labels[idx], device=self.run.device)
+        if self.match_maps:
+            stage_map = model.stage_map(features, quality)
+            logits = model.classify_map(stage_map)
+            loss = _loss(logits, y, teacher_logits, config)
+            loss = loss + config.feature_weight * _map_loss(stage_map, teacher_maps)
+        else:
+            logits = self.inputs.logits(model, features, quality)
+            loss = _loss(logits, y, teacher_logits, config)
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        self.run.apply_gradients(self.optimizer, self.params)
+        return {"loss": float(loss.detach()), "acc": (int((logits.argmax(1) == y).sum()), len(idx))}
+
+    def validate(self) -> dict[str, Any]:
+        val, device = self.val, self.run.device
+        if val is None or val.labels is None:
+            return {}
+        if self.inputs.codec is None:
+            return {"val_acc": round(accuracy(self.model, val.images, val.labels, device), 4)}
+        return {
+            f"val_acc_q{q:g}": round(accuracy(self.model, val.images, val.labels, device, self.inputs, q), 4)
+            for q in self.config.val_qualities
+        }
+
+    def state(self) -> dict[str, Any]:
+        return {"model": self.model.state_dict(), "optimizer": self.optimizer.state_dict()}
+
+    def load_state(self, state: dict[str, Any]) -> None:
+        self.model.load_state_dict(state["model"])
+        self.optimizer.load_state_dict(state["optimizer"])
+
+
 def train_classifier(config: ClassifierTrainConfig, resume: bool = False, json_lines: bool = False) -> Path:
     """Train (or resume) a classifier or latent head; returns the path of the last checkpoint."""
-    out_dir, ckpt_path, device, world = start_run(config.out, config.device, config.seed)
-    train_set = load_faces(config.data, config.split)
-    if train_set.labels is None:
-        raise DatasetError(f"{config.data}: classifier training needs labels")
-    val = load_faces(config.data, config.val_split) if config.val_split else None
-
-    spec = registry.classifier_spec(config.model)
-    inputs = _Inputs(spec, device)
-    model = registry.build_architecture(spec).to(device)
-    if inputs.codec is None:  # pixel classifiers: NHWC convolutions are about 1.5–2.5× faster on CPUs
-        model = model.to(memory_format=torch.channels_last)
-    teacher = raw_teacher = None
-    if config.teacher:
-        raw_teacher = registry.create_model(registry.classifier_spec(config.teacher).name, device=device)
-        # BatchNorm folded, channels-last: same logits, about 1.7x faster
-        teacher = inference_copy(raw_teacher)
-    match_maps = config.feature_weight > 0
-    if match_maps and not (hasattr(model, "classify_map") and teacher is not None and hasattr(teacher, "stage_map")):
-        raise TrainingError(
-            "--feature-weight needs a head with a stage map (LatentTailNet) and a --teacher pixel classifier"
-        )
-    cache = None
-    if config.cache_views:
-        if inputs.codec is None:
-            raise TrainingError("--cache-views is for latent heads (a codec's latent), not pixel classifiers")
-        cache = LatentCache(
-            inputs.codec, train_set.images, config.cache_views, config.cache_qualities, device,
-            teacher, config.seed, progress=world.is_main and not json_lines, maps=match_maps,
-        )  # fmt: skip
-    optimizer = torch.optim.AdamW(
-        model.parameters(), lr=config.lr, weight_decay=config.weight_decay
-    )
-    params = list(model.parameters())
-    start_epoch, history = 0, []
-    if resume and ckpt_path.exists():
-        state = torch.load(ckpt_path, map_location=device, weights_only=True)
-        model.load_state_dict(state["model"])
-        optimizer.load_state_dict(state["optimizer"])
-        start_epoch, history = state["epoch"] + 1, json.loads(state["history"])
-    elif config.init:
-        load_initial(model, config.init)
-    elif raw_teacher is not None and hasattr(model, "init_from"):
-        model.init_from(raw_teacher)  # a head ending in the teacher's last stage starts from it
-    del raw_teacher
-
-    size = min(config.epoch_size or len(train_set), len(train_set))
-    steps_per_epoch = math.ceil(size / config.batch_size)
-    total = steps_per_epoch * config.epochs
-    reporter = EpochReporter(
-        config.epochs, steps_per_epoch, out_dir / "log.txt", quiet=not world.is_main, json_lines=json_lines
-    )
-    model.train()
-    for epoch in range(start_epoch, config.epochs):
-        rng = np.random.default_rng(config.seed * 1000 + epoch)
-        started, loss_sum, correct, seen = time.time(), 0.0, 0, 0
-        reporter.start_epoch(epoch)
-        plan = epoch_batches(len(train_set), config.batch_size, rng, config.epoch_size, world)
-        for i, idx in enumerate(plan):
-            for group in optimizer.param_groups:
-                group["lr"] = cosine_lr(
-                    epoch * steps_per_epoch + i, total, config.lr, 0.01, config.warmup_steps
-                )
-            if cache is not None:
-                features, quality, teacher_logits, teacher_maps = cache.batch(idx, rng)
-            else:
-                features, quality, teacher_logits, teacher_maps = inputs.training_batch(
-                    train_set.images[idx], rng, teacher, match_maps
-                )
-            y = torch.as_tensor(train_set.labels[idx], device=device)
-            if match_maps:
-                stage_map = model.stage_map(features, quality)
-                logits = model.classify_map(stage_map)
-                loss = _loss(logits, y, teacher_logits, config)
-                loss = loss + config.feature_weight * _map_loss(stage_map, teacher_maps)
-            else:
-                logits = inputs.logits(model, features, quality)
-                loss = _loss(logits, y, teacher_logits, config)
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            average_gradients(params, world)
-            optimizer.step()
-            loss_sum += float(loss.detach())
-            correct += int((logits.argmax(1) == y).sum())
-            seen += len(idx)
-            reporter.step(i + 1, {"loss": loss_sum / (i + 1), "acc": correct / seen})
-        record = {"epoch": epoch, "seconds": round(time.time() - started, 1),
-                  "train_loss": round(loss_sum / max(1, len(plan)), 4), "train_acc": round(correct / max(1, seen), 4)}  # fmt: skip
-        if world.is_main:
-            if val is not None and val.labels is not None:
-                if inputs.codec is None:
-                    record["val_acc"] = round(accuracy(model, val.images, val.labels, device), 4)
-                else:
-                    for q in config.val_qualities:
-                        acc = accuracy(model, val.images, val.labels, device, inputs, q)
-                        record[f"val_acc_q{q:g}"] = round(acc, 4)
-            history.append(record)
-            atomic_torch_save(
-                {"model": model.state_dict(), "optimizer": optimizer.state_dict(), "epoch": epoch,
-                 "config": json.dumps(asdict(config)), "history": json.dumps(history)},
-                ckpt_path,
-            )  # fmt: skip
-            reporter.end_epoch(record)
-        barrier(world)
-    reporter.close()
-    return ckpt_path
+    return engine.run(ClassifierObjective(config), config, resume=resume, json_lines=json_lines)

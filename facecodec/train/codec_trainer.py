@@ -1,23 +1,20 @@
-"""Rate-distortion training of the variable-rate face codec.
+"""Training the variable-rate face codec: the codec objective of the training engine.
 
-Loss per sample, with a quality ``q`` drawn uniformly from [1, 8] for every
-sample and ``λ(q)`` geometric between ``lmbda_min`` and ``lmbda_max``::
-
-    L = bpp(y) + bpp(z) + λ(q) · 255² · MSE(x, x_hat)
-
-(the CompressAI convention for λ). The EntropyBottleneck quantiles train on
-their auxiliary loss with a second optimiser. Checkpoints are written
-atomically after every epoch, so a run resumes (``resume=True``) where it
-stopped, with the same data order and learning-rate schedule.
+Every sample gets a quality ``q`` drawn from ``quality_range``; the loss is rate +
+distortion (:mod:`.codec_loss`), plus, as configured, the expression terms of
+:mod:`.task_loss` (a classifier, frozen or, in joint runs, trained along on decoded and
+original faces), the expression code's term and the panel and realism terms of
+:mod:`.panel_term`. The EntropyBottleneck quantiles train on their auxiliary loss with a
+second optimiser. Epochs, schedule, logs, checkpoints and ``--resume`` are the engine's
+(:mod:`.engine`).
 """
 
 from __future__ import annotations
 
 import json
-import math
-import time
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -27,25 +24,16 @@ from ..errors import DatasetError, TrainingError
 from ..evaluate import psnr_from_mse
 from ..models.hyperprior import lambda_for_quality
 from ..quality import QUALITY_MAX, QUALITY_MIN
+from . import engine
 from .augment import random_affine, random_degrade
+from .codec_loss import codec_forward, evaluate_codec, semantic_term
 from .data import load_faces
-from .distributed import average_gradients, barrier
 from .ema import WeightAverage
 from .init_weights import load_initial
-from .loop import (
-    EpochReporter,
-    atomic_torch_save,
-    batches,
-    cosine_lr,
-    epoch_batches,
-    eval_mode,
-    psnr,
-    start_run,
-    to_tensor,
-    top1_accuracy,
-)
+from .loop import to_tensor
 from .panel_term import PanelAgreement, Realism
-from .task_loss import TaskTerm, TaskWeights, prediction_kl
+from .task_loss import TaskTerm, TaskWeights
+from .warm_start import is_guided, load_guide, missing_guide
 
 
 @dataclass
@@ -102,87 +90,33 @@ class CodecTrainConfig:
     val_qualities: list[float] = field(default_factory=lambda: [1.0, 4.0, 8.0])
 
 
-def rd_loss(
-    out: dict[str, torch.Tensor], x: torch.Tensor, lmbda: torch.Tensor
-) -> dict[str, torch.Tensor]:
-    """Per-batch mean of bpp + λ·255²·MSE, with the terms for logging."""
-    pixels = x.shape[2] * x.shape[3]
-    bits = sum((-torch.log2(out[k])).flatten(1).sum(1) for k in ("likelihoods_y", "likelihoods_z"))
-    bpp = bits / pixels
-    mse = ((out["x_hat"] - x) ** 2).flatten(1).mean(1)
-    loss = (bpp + lmbda * 255**2 * mse).mean()
-    return {"loss": loss, "bpp": bpp.mean(), "mse": mse.mean()}
-
-
-def codec_forward(
-    model: torch.nn.Module, x: torch.Tensor, quality: torch.Tensor, lmbda: torch.Tensor
-) -> tuple[dict[str, torch.Tensor], dict[str, torch.Tensor]]:
-    """The codec's training forward and :func:`rd_loss` of a batch."""
-    out = model(x, quality)
-    return out, rd_loss(out, x, lmbda)
-
-
-def semantic_term(out: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-    """KL from the frozen guide classifier's prediction on the original to the code head's
-    prediction from the decoded code (nats, batch mean), and how often their top-1 agree."""
-    guide, head = out["guide_logits"], out["sem_logits"]
-    return {"kl": prediction_kl(guide, head), "agree": (head.argmax(1) == guide.argmax(1)).float().mean()}
-
-
-@torch.no_grad()
-def evaluate_codec(
-    model: torch.nn.Module,
-    images: np.ndarray,
-    qualities: list[float],
-    device: torch.device,
-    classifier: torch.nn.Module | None = None,
-    labels: np.ndarray | None = None,
-) -> dict[str, dict[str, float]]:
-    """Estimated bpp (from likelihoods), PSNR and, with a classifier, accuracy per quality."""
-    result: dict[str, dict[str, float]] = {}
-    with eval_mode(model, classifier):
-        for q in qualities:
-            bits, psnrs, correct = 0.0, [], 0
-            code_correct = 0 if hasattr(model, "sem_head") and labels is not None else None  # the code head's
-            for idx in batches(len(images), 256, None):
-                x = to_tensor(images[idx], device)
-                out = model(x, torch.full((len(idx),), q, device=device))
-                bits += float(rd_loss(out, x, torch.zeros(len(idx), device=device))["bpp"]) * len(idx)
-                x_hat = out["x_hat"].clamp(0, 1)
-                psnrs.extend(psnr(x_hat, x))
-                if classifier is not None and labels is not None:
-                    pred = classifier(x_hat).argmax(1).cpu().numpy()
-                    correct += int((pred == labels[idx]).sum())
-                if code_correct is not None:
-                    code_correct += int((out["sem_logits"].argmax(1).cpu().numpy() == labels[idx]).sum())
-            point = {"bpp_est": bits / len(images), "psnr": float(np.mean(psnrs))}
-            if classifier is not None and labels is not None:
-                point["acc"] = correct / len(images)
-            if code_correct is not None:
-                point["acc_code"] = code_correct / len(images)
-            result[f"q{q:g}"] = point
-    if classifier is not None and labels is not None:
-        result["original"] = {"acc": top1_accuracy(classifier, images, labels, device)}
-    return result
-
-
 def _build(
-    config: CodecTrainConfig, device: torch.device
+    config: CodecTrainConfig, device: torch.device, resuming: bool
 ) -> tuple[torch.nn.Module, torch.nn.Module | None]:
+    """The codec and the classifier (if any), with their starting weights unless ``resuming``."""
     model = registry.build_architecture(registry.codec_spec(config.model))
-    if config.init:
-        load_initial(model, config.init)
-    if config.guide_init:
-        if not hasattr(model, "init_guide"):
+    guide_ready = resuming or not is_guided(model)
+    if config.init and not resuming:
+        guide_ready = not missing_guide(load_initial(model, config.init)) or guide_ready
+    if config.guide_init and not resuming:
+        if not is_guided(model):
             raise TrainingError(f"{config.model} has no encoder guide; --guide-init is for guided codecs")
         guide = registry.build_architecture(registry.get_spec(config.classifier or registry.DEFAULT_CLASSIFIER))
         load_initial(guide, config.guide_init, key="classifier")
-        model.init_guide(guide)
+        load_guide(model, guide)
+        guide_ready = True
     classifier = None
     if config.classifier:
         spec = registry.get_spec(config.classifier)
         classifier = registry.build_architecture(spec)
-        load_initial(classifier, config.classifier_init or config.classifier, key="classifier")
+        if not resuming:
+            load_initial(classifier, config.classifier_init or config.classifier, key="classifier")
+    if config.semantic_weight and not hasattr(model, "sem_head"):
+        raise TrainingError(f"{config.model} has no expression code; --semantic-weight is for face-fer-v3 and later")
+    if not guide_ready:
+        raise TrainingError(
+            f"{config.model} needs --guide-init: the trained classifier whose first stages guide its encoder"
+        )
     return model.to(device), classifier.to(device) if classifier is not None else None
 
 
@@ -209,8 +143,8 @@ def _draw_qualities(rng: np.random.Generator, span: tuple[float, float], power: 
     return lo + (hi - lo) * rng.random(n) ** power
 
 
-def train_codec(config: CodecTrainConfig, resume: bool = False, json_lines: bool = False) -> Path:
-    """Train (or resume) a codec, optionally with the expression terms; returns the checkpoint."""
+def check_config(config: CodecTrainConfig) -> None:
+    """Refuse inconsistent options before anything is loaded or written."""
     if config.joint and not config.classifier:
         raise TrainingError("joint training needs a classifier (--classifier)")
     if (config.freeze_codec or config.classifier_ema or config.consistency_weight or config.degrade) and not config.joint:
@@ -223,188 +157,168 @@ def train_codec(config: CodecTrainConfig, resume: bool = False, json_lines: bool
         raise TrainingError(f"quality range of {config.model} is [{QUALITY_MIN:g}, {QUALITY_MAX:g}], got {lo:g},{hi:g}")
     if any(not QUALITY_MIN <= q <= QUALITY_MAX for q in config.val_qualities):
         raise TrainingError(f"validation qualities of {config.model} lie in [{QUALITY_MIN:g}, {QUALITY_MAX:g}]")
-    out_dir, ckpt_path, device, world = start_run(config.out, config.device, config.seed)
 
-    train_set = load_faces(config.data, config.split)
-    if config.classifier and train_set.labels is None:
-        raise DatasetError(f"{config.data}: the expression term needs labelled data")
-    val = None
-    if config.val_split:
-        val = load_faces(config.data, config.val_split).subset(config.val_limit)
 
-    resuming = resume and ckpt_path.exists()
-    model, classifier = _build(
-        replace(config, init=None, classifier_init=None, guide_init=None) if resuming else config, device
-    )
-    aux_params = [p for n, p in model.named_parameters() if n.endswith(".quantiles")]
-    groups = _param_groups(model, config.guide_lr_scale)  # a guided codec's classifier trunk is frozen
-    main_params = [p for group in groups for p in group["params"]]
-    optimizer = torch.optim.Adam(groups, lr=config.lr)
-    aux_optimizer = torch.optim.Adam(aux_params, lr=1e-3)
-    task, cls_optimizer, cls_params = None, None, []
-    if classifier is not None:
-        weights = TaskWeights(
-            config.task_weight, config.feature_weight, config.original_weight,
-            config.agreement_weight, config.task_balance, consistency=config.consistency_weight,
-        )  # fmt: skip
-        task = TaskTerm(classifier, weights, joint=config.joint)
-        if config.joint:
-            classifier.train()
-            cls_params = list(classifier.parameters())
-            cls_optimizer = torch.optim.AdamW(
-                cls_params, lr=config.classifier_lr, weight_decay=0.05
-            )
-    average = WeightAverage(classifier, config.classifier_ema) if config.classifier_ema else None
-    if config.panel_weight and not config.panel:
-        raise TrainingError("--panel-weight needs --panel: the training-panel recognizers to agree with")
-    panel = PanelAgreement(config.panel, device) if config.panel_weight else None
-    realism = Realism(device, config.discriminator_lr) if (config.adversarial_weight or config.feature_match_weight) else None
-    start_epoch, history, resumes = 0, [], []
-    if resuming:
-        state = torch.load(ckpt_path, map_location=device, weights_only=True)
-        model.load_state_dict(state["model"])
-        optimizer.load_state_dict(state["optimizer"])
-        aux_optimizer.load_state_dict(state["aux_optimizer"])
+class CodecObjective:
+    """The codec's loss and, in joint runs, its classifier's; the discriminator's with realism terms.
+
+    Checkpoint entries: ``model``, ``optimizer``, ``aux_optimizer``; with a classifier
+    ``classifier`` (with an EMA: the average, and the raw weights as ``classifier_raw``) and
+    ``task_state``; joint: ``classifier_optimizer``; realism: ``discriminator``,
+    ``discriminator_optimizer``.
+    """
+
+    def __init__(self, config: CodecTrainConfig) -> None:
+        self.config = config
+        self.lr_min_ratio = config.lr_min_ratio
+
+    def setup(self, run: engine.Run, resuming: bool) -> int:
+        config, device = self.config, run.device
+        self.run = run
+        self.train_set = load_faces(config.data, config.split)
+        if config.classifier and self.train_set.labels is None:
+            raise DatasetError(f"{config.data}: the expression term needs labelled data")
+        self.val = load_faces(config.data, config.val_split).subset(config.val_limit) if config.val_split else None
+        self.model, self.classifier = model, classifier = _build(config, device, resuming)
+        self.aux_params = [p for n, p in model.named_parameters() if n.endswith(".quantiles")]
+        groups = _param_groups(model, config.guide_lr_scale)  # a guided codec's classifier trunk is frozen
+        self.main_params = [p for group in groups for p in group["params"]]
+        self.optimizer = torch.optim.Adam(groups, lr=config.lr)
+        self.aux_optimizer = torch.optim.Adam(self.aux_params, lr=1e-3)
+        self.task: TaskTerm | None = None
+        self.cls_optimizer: torch.optim.Optimizer | None = None
+        self.cls_params: list[torch.nn.Parameter] = []
         if classifier is not None:
-            classifier.load_state_dict(state.get("classifier_raw", state["classifier"]))
-            if average is not None:
-                average.module.load_state_dict(state["classifier"])
-            task.load_state(json.loads(state.get("task_state", "{}")))
-        if realism is not None and "discriminator" in state:
-            realism.load_state(state)
-        if cls_optimizer is not None:
-            cls_optimizer.load_state_dict(state["classifier_optimizer"])
-        start_epoch, history = state["epoch"] + 1, json.loads(state["history"])
-        resumes = json.loads(state.get("resumes", "[]"))
-        before = json.loads(state["config"])
-        now = json.loads(json.dumps(asdict(config)))  # tuples as lists, as stored
-        changed = {k: [before.get(k), v] for k, v in now.items() if k in before and before[k] != v}
-        if changed:  # recorded so that exported weights say how they were really trained
-            resumes.append({"from_epoch": start_epoch, "changed": changed})
-
-    if config.semantic_weight and not hasattr(model, "sem_head"):
-        raise TrainingError(f"{config.model} has no expression code; --semantic-weight is for face-fer-v3 and later")
-    if getattr(model, "guide_loaded", True) is False:
-        raise TrainingError(
-            f"{config.model} needs --guide-init: the trained classifier whose first stages guide its encoder"
-        )
-    size = min(config.epoch_size or len(train_set), len(train_set))
-    steps_per_epoch = math.ceil(size / config.batch_size)
-    total_steps = steps_per_epoch * config.epochs
-    reporter = EpochReporter(
-        config.epochs, steps_per_epoch, out_dir / "log.txt", quiet=not world.is_main, json_lines=json_lines
-    )
-    amp = torch.autocast(device.type, dtype=torch.bfloat16, enabled=config.amp)
-    model.train(not config.freeze_codec)  # frozen: the decoded faces are the real (rounded) ones
-    for epoch in range(start_epoch, config.epochs):
-        rng = np.random.default_rng(config.seed * 1000 + epoch)
-        started = time.time()
-        sums: dict[str, float] = {}
-        reporter.start_epoch(epoch)
-        plan = epoch_batches(len(train_set), config.batch_size, rng, config.epoch_size, world)
-        for i, idx in enumerate(plan):
-            step = epoch * steps_per_epoch + i
-            lr_factor = cosine_lr(step, total_steps, 1.0, config.lr_min_ratio, config.warmup_steps)
-            for group in optimizer.param_groups:
-                group["lr"] = config.lr * lr_factor * group.get("lr_scale", 1.0)
-            if cls_optimizer is not None:
-                for group in cls_optimizer.param_groups:
-                    group["lr"] = config.classifier_lr * lr_factor
-            if config.augment:  # random_affine flips too
-                x = random_affine(to_tensor(train_set.images[idx], device), rng)
-            else:
-                x = to_tensor(train_set.images[idx], device, flip=rng.random(len(idx)) < 0.5)
-            quality = torch.as_tensor(
-                _draw_qualities(rng, config.quality_range, config.quality_power, len(idx)),
-                dtype=torch.float32, device=device,
+            weights = TaskWeights(
+                config.task_weight, config.feature_weight, config.original_weight,
+                config.agreement_weight, config.task_balance, consistency=config.consistency_weight,
             )  # fmt: skip
-            lmbda = lambda_for_quality(quality, config.lmbda_min, config.lmbda_max)
-            with amp, torch.set_grad_enabled(not config.freeze_codec):
-                out, terms = codec_forward(model, x, quality, lmbda)
-            loss = terms["loss"]
-            code = semantic_term(out) if config.semantic_weight else None
-            if code is not None:
-                loss = loss + config.semantic_weight * code["kl"]
-            logs = {"loss": float(loss.detach()), "bpp": float(terms["bpp"].detach()),
-                    "psnr": psnr_from_mse(max(float(terms["mse"].detach()), 1e-10), peak=1.0)}  # fmt: skip
-            if code is not None:  # acc_sem: how often the code head's top-1 is the guide's
-                logs.update({"sem_kl": float(code["kl"].detach()), "acc_sem": float(code["agree"])})
-            x_hat = out["x_hat"].clamp(0, 1)
-            if panel is not None:
-                agreement = panel(x, x_hat, rng)
-                loss = loss + config.panel_weight * agreement["kl"]
-                logs.update({"panel_kl": float(agreement["kl"].detach()), "panel_agree": float(agreement["agree"])})
-            if realism is not None:
-                real = realism.codec_terms(x, x_hat)
-                loss = loss + config.adversarial_weight * real["adv"] + config.feature_match_weight * real["fm"]
-                logs.update({"adv": float(real["adv"].detach()), "fm": float(real["fm"].detach())})
-            optimizer.zero_grad(set_to_none=True)
-            if task is not None:
-                labels = torch.as_tensor(train_set.labels[idx], device=device)
-                # the classifier's view of the originals: some degraded (its decoded view is x_hat)
-                view = random_degrade(x, rng, config.degrade) if config.degrade else x
-                with amp:
-                    extra = task(view, out["x_hat"].clamp(0, 1), labels, terms["loss"].detach())
-                loss = loss + extra["codec"]
-                logs.update(
-                    {k: float(extra[k]) for k in ("ce_hat", "acc_hat", "acc_orig", "agree") if k in extra}
-                )
-                if task.weights.balance is not None:
-                    logs["task_scale"] = task.scale
-                if cls_optimizer is not None:  # both backward passes before either step
-                    cls_optimizer.zero_grad(set_to_none=True)
-                    extra["classifier"].backward(inputs=cls_params, retain_graph=not config.freeze_codec)
-            if not config.freeze_codec:  # the codec's step, then its entropy models' quantiles
-                loss.backward(inputs=main_params)
-                average_gradients(main_params, world)
-                torch.nn.utils.clip_grad_norm_(main_params, 1.0)
-                optimizer.step()
-                aux_optimizer.zero_grad(set_to_none=True)
-                model.aux_loss().backward()
-                average_gradients(aux_params, world)
-                aux_optimizer.step()
-            if realism is not None:
-                logs["disc"] = realism.step(x, x_hat)
-            if cls_optimizer is not None:
-                average_gradients(cls_params, world)
-                cls_optimizer.step()
-                if average is not None:
-                    average.update(classifier)
-            for k, v in logs.items():
-                sums[k] = sums.get(k, 0.0) + v
-            reporter.step(i + 1, {k: v / (i + 1) for k, v in sums.items()})
-        record = {
-            "epoch": epoch,
-            "seconds": round(time.time() - started, 1),
-            **{f"train_{k}": round(v / max(1, len(plan)), 4) for k, v in sums.items()},
+            self.task = TaskTerm(classifier, weights, joint=config.joint)
+            if config.joint:
+                classifier.train()
+                self.cls_params = list(classifier.parameters())
+                self.cls_optimizer = torch.optim.AdamW(self.cls_params, lr=config.classifier_lr, weight_decay=0.05)
+        self.average = WeightAverage(classifier, config.classifier_ema) if config.classifier_ema else None
+        if config.panel_weight and not config.panel:
+            raise TrainingError("--panel-weight needs --panel: the training-panel recognizers to agree with")
+        self.panel = PanelAgreement(config.panel, device) if config.panel_weight else None
+        realism = config.adversarial_weight or config.feature_match_weight
+        self.realism = Realism(device, config.discriminator_lr) if realism else None
+        self.amp = torch.autocast(device.type, dtype=torch.bfloat16, enabled=config.amp)
+        model.train(not config.freeze_codec)  # frozen: the decoded faces are the real (rounded) ones
+        return len(self.train_set)
+
+    def schedule(self) -> list[tuple[torch.optim.Optimizer, float]]:
+        out: list[tuple[torch.optim.Optimizer, float]] = [(self.optimizer, self.config.lr)]
+        if self.cls_optimizer is not None:
+            out.append((self.cls_optimizer, self.config.classifier_lr))
+        return out
+
+    def step(self, batch: engine.Batch) -> dict[str, float]:
+        config, device, model, task = self.config, self.run.device, self.model, self.task
+        idx, rng = batch.indices, batch.rng
+        if config.augment:  # random_affine flips too
+            x = random_affine(to_tensor(self.train_set.images[idx], device), rng)
+        else:
+            x = to_tensor(self.train_set.images[idx], device, flip=rng.random(len(idx)) < 0.5)
+        quality = torch.as_tensor(
+            _draw_qualities(rng, config.quality_range, config.quality_power, len(idx)),
+            dtype=torch.float32, device=device,
+        )  # fmt: skip
+        lmbda = lambda_for_quality(quality, config.lmbda_min, config.lmbda_max)
+        with self.amp, torch.set_grad_enabled(not config.freeze_codec):
+            out, terms = codec_forward(model, x, quality, lmbda)
+        loss = terms["loss"]
+        code = semantic_term(out) if config.semantic_weight else None
+        if code is not None:
+            loss = loss + config.semantic_weight * code["kl"]
+        logs = {"loss": float(loss.detach()), "bpp": float(terms["bpp"].detach()),
+                "psnr": psnr_from_mse(max(float(terms["mse"].detach()), 1e-10), peak=1.0)}  # fmt: skip
+        if code is not None:  # acc_sem: how often the code head's top-1 is the guide's
+            logs.update({"sem_kl": float(code["kl"].detach()), "acc_sem": float(code["agree"])})
+        x_hat = out["x_hat"].clamp(0, 1)
+        if self.panel is not None:
+            agreement = self.panel(x, x_hat, rng)
+            loss = loss + config.panel_weight * agreement["kl"]
+            logs.update({"panel_kl": float(agreement["kl"].detach()), "panel_agree": float(agreement["agree"])})
+        if self.realism is not None:
+            real = self.realism.codec_terms(x, x_hat)
+            loss = loss + config.adversarial_weight * real["adv"] + config.feature_match_weight * real["fm"]
+            logs.update({"adv": float(real["adv"].detach()), "fm": float(real["fm"].detach())})
+        self.optimizer.zero_grad(set_to_none=True)
+        if task is not None:
+            labels = torch.as_tensor(self.train_set.labels[idx], device=device)
+            # the classifier's view of the originals: some degraded (its decoded view is x_hat)
+            view = random_degrade(x, rng, config.degrade) if config.degrade else x
+            with self.amp:
+                extra = task(view, out["x_hat"].clamp(0, 1), labels, terms["loss"].detach())
+            loss = loss + extra["codec"]
+            logs.update({k: float(extra[k]) for k in ("ce_hat", "acc_hat", "acc_orig", "agree") if k in extra})
+            if task.weights.balance is not None:
+                logs["task_scale"] = task.scale
+            if self.cls_optimizer is not None:  # both backward passes before either step
+                self.cls_optimizer.zero_grad(set_to_none=True)
+                extra["classifier"].backward(inputs=self.cls_params, retain_graph=not config.freeze_codec)
+        if not config.freeze_codec:  # the codec's step, then its entropy models' quantiles
+            loss.backward(inputs=self.main_params)
+            self.run.apply_gradients(self.optimizer, self.main_params, clip=1.0)
+            self.aux_optimizer.zero_grad(set_to_none=True)
+            model.aux_loss().backward()
+            self.run.apply_gradients(self.aux_optimizer, self.aux_params)
+        if self.realism is not None:
+            logs["disc"] = self.realism.step(x, x_hat)
+        if self.cls_optimizer is not None:
+            self.run.apply_gradients(self.cls_optimizer, self.cls_params)
+            if self.average is not None:
+                self.average.update(self.classifier)
+        return logs
+
+    def _reading_classifier(self) -> torch.nn.Module | None:
+        """The classifier validation reads and the checkpoint names the run's: with an EMA, the average."""
+        return self.average.module if self.average is not None else self.classifier
+
+    def validate(self) -> dict[str, Any]:
+        if self.val is None:
+            return {}
+        val = evaluate_codec(
+            self.model, self.val.images, self.config.val_qualities, self.run.device,
+            self._reading_classifier(), self.val.labels,
+        )  # fmt: skip
+        return {"val": val}
+
+    def state(self) -> dict[str, Any]:
+        state: dict[str, Any] = {
+            "model": self.model.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "aux_optimizer": self.aux_optimizer.state_dict(),
         }
-        if world.is_main:
-            if val is not None:
-                record["val"] = evaluate_codec(
-                    model, val.images, config.val_qualities, device,
-                    average.module if average is not None else classifier, val.labels,
-                )  # fmt: skip
-            history.append(record)
-            state = {
-                "model": model.state_dict(),
-                "optimizer": optimizer.state_dict(),
-                "aux_optimizer": aux_optimizer.state_dict(),
-                "epoch": epoch,
-                "config": json.dumps(asdict(config)),
-                "history": json.dumps(history),
-                "resumes": json.dumps(resumes),
-            }
-            if classifier is not None:  # with an EMA, the averaged weights are the run's classifier
-                state["classifier"] = (average.module if average is not None else classifier).state_dict()
-                if average is not None:
-                    state["classifier_raw"] = classifier.state_dict()
-                state["task_state"] = json.dumps(task.state())
-            if cls_optimizer is not None:
-                state["classifier_optimizer"] = cls_optimizer.state_dict()
-            if realism is not None:
-                state.update(realism.state())
-            atomic_torch_save(state, ckpt_path)
-            reporter.end_epoch(record)
-        barrier(world)
-    reporter.close()
-    return ckpt_path
+        if self.classifier is not None and self.task is not None:
+            state["classifier"] = self._reading_classifier().state_dict()  # type: ignore[union-attr]
+            if self.average is not None:
+                state["classifier_raw"] = self.classifier.state_dict()
+            state["task_state"] = json.dumps(self.task.state())
+        if self.cls_optimizer is not None:
+            state["classifier_optimizer"] = self.cls_optimizer.state_dict()
+        if self.realism is not None:
+            state.update(self.realism.state())
+        return state
+
+    def load_state(self, state: dict[str, Any]) -> None:
+        self.model.load_state_dict(state["model"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.aux_optimizer.load_state_dict(state["aux_optimizer"])
+        if self.classifier is not None and self.task is not None:
+            self.classifier.load_state_dict(state.get("classifier_raw", state["classifier"]))
+            if self.average is not None:
+                self.average.module.load_state_dict(state["classifier"])
+            self.task.load_state(json.loads(state.get("task_state", "{}")))
+        if self.realism is not None and "discriminator" in state:
+            self.realism.load_state(state)
+        if self.cls_optimizer is not None:
+            self.cls_optimizer.load_state_dict(state["classifier_optimizer"])
+
+
+def train_codec(config: CodecTrainConfig, resume: bool = False, json_lines: bool = False) -> Path:
+    """Train (or resume) a codec, optionally with the expression terms; returns the checkpoint."""
+    check_config(config)
+    return engine.run(CodecObjective(config), config, resume=resume, json_lines=json_lines)

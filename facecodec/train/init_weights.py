@@ -8,38 +8,38 @@ import torch
 
 from .. import registry
 from ..errors import WeightsError
-from ..weights import apply_state
+from ..weights import shipped_state
+from .warm_start import warm_start
 
 
-def load_initial(model: torch.nn.Module, source: str, key: str = "model") -> None:
-    """Load ``source`` into ``model`` (same architecture).
+def load_initial(model: torch.nn.Module, source: str, key: str = "model") -> set[str]:
+    """Load ``source`` into ``model`` (same architecture, or a wider codec: see
+    :func:`.warm_start.warm_start`).
 
     ``source`` is a registered model name (its shipped, sha256-checked
     weights), a ``.safetensors`` file, or a training checkpoint ``.pt`` (its
     ``key`` entry, else its ``model`` entry: a joint run's checkpoint holds the
     codec as ``model`` and the classifier as ``classifier``; loaded with
-    ``weights_only=True``).
+    ``weights_only=True``). Returns the names of the weights ``source`` did not
+    hold, which keep the model's own.
     """
     path = Path(source)
-    if path.suffix in (".pt", ".safetensors"):
-        if not path.is_file():
-            raise WeightsError(f"no such weights file: {path}")
-        try:
-            if path.suffix == ".pt":
-                state = torch.load(path, map_location="cpu", weights_only=True)
-                state = state.get(key, state.get("model"))
-                if state is None:
-                    raise WeightsError(f"checkpoint {path} has no {key!r} or 'model' weights")
-            else:
-                from safetensors.torch import load_file
-
-                state = load_file(str(path))
-        except (OSError, RuntimeError, ValueError) as exc:
-            raise WeightsError(f"cannot read {path}: {exc}") from None
-    else:
-        from ..weights import load_weights
-
+    if path.suffix not in (".pt", ".safetensors"):
         spec = registry.get_spec(source)
-        load_weights(model, spec, registry.get_spec(spec.weights_in) if spec.weights_in else None)
-        return
-    apply_state(model, state, f"weights {path} do not fit this architecture")
+        state, what = shipped_state(model, spec, registry.get_spec(spec.weights_in) if spec.weights_in else None)
+        return warm_start(model, state, what)
+    if not path.is_file():
+        raise WeightsError(f"no such weights file: {path}")
+    try:
+        if path.suffix == ".pt":
+            state = torch.load(path, map_location="cpu", weights_only=True)
+            state = state.get(key, state.get("model"))
+            if state is None:
+                raise WeightsError(f"checkpoint {path} has no {key!r} or 'model' weights")
+        else:
+            from safetensors.torch import load_file
+
+            state = load_file(str(path))
+    except (OSError, RuntimeError, ValueError) as exc:
+        raise WeightsError(f"cannot read {path}: {exc}") from None
+    return warm_start(model, state, f"weights {path} do not fit this architecture")

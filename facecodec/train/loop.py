@@ -1,4 +1,4 @@
-"""Pieces every training loop shares: devices, batching, schedule, saving, reporting."""
+"""Pieces of the training loop (:mod:`.engine`): devices, batching, schedule, saving, reporting."""
 
 from __future__ import annotations
 
