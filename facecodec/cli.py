@@ -223,8 +223,9 @@ def info(files, as_json) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document: the default codec and the model records.")
 def models(as_json) -> None:
     """List the models: the codecs first (* marks the default) with what each is for, the
-    models that read its files and its measured bytes and PSNR at its lowest, middle and
-    top quality; then the classifiers and latent heads. --json: one JSON document."""
+    models that read its files and its measured bytes, PSNR and held-out recognizers'
+    agreement at its lowest, middle and top quality; then the classifiers and latent
+    heads. --json: one JSON document."""
     import json
 
     from .registry import DEFAULT_CODEC, list_models
@@ -246,7 +247,7 @@ def models(as_json) -> None:
             points = r["low_mid_top"] or []
             cells = [
                 f"q{p['quality']:g}: {p['bytes']:.0f} B, {p['bpp']:.2f} bpp, {p['psnr']:.1f} dB"
-                + (f", agreement {100 * p['agreement']:.1f} %" if "agreement" in p else "")
+                + (f", held-out agreement {p['heldout_agreement']:.1f} %" if "heldout_agreement" in p else "")
                 for p in points if {"bytes", "bpp", "psnr"} <= p.keys()
             ]  # fmt: skip
             if cells:

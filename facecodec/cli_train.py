@@ -200,7 +200,8 @@ def train_export_cmd(checkpoint, name, out, measure_data, measure_split, qualiti
 @train.command("export-runtime")
 @click.argument("names", nargs=-1)
 @click.option("--out", default="weights", show_default=True, type=click.Path(file_okay=False, exists=True), help="Folder with the models' weights and MANIFEST.json.")
-def train_export_runtime_cmd(names, out) -> None:
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON line per graph written.")
+def train_export_runtime_cmd(names, out, as_json) -> None:
     """Write the lean runtime's ONNX graphs of NAMES (default: every shipped codec, classifier
     and latent head) to OUT/runtime/ and record them in the manifest.
 
@@ -217,6 +218,10 @@ def train_export_runtime_cmd(names, out) -> None:
     for name in chosen:
         registry.get_spec(name)  # unknown names: one line, before anything is written
     records = export_runtime(chosen, Path(out))
+    if as_json:
+        for record in records:
+            click.echo(json.dumps(record))
+        return
     total = sum(r["bytes"] for r in records)
     click.echo(f"exported {len(records)} runtime graphs of {len(chosen)} models to {Path(out) / 'runtime'} ({total / 1024:.0f} KiB)")
 

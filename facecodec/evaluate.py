@@ -39,26 +39,34 @@ def measure_codec(
     qualities: Sequence[float],
     device: str = "auto",
     batch_size: int = 256,
+    panel: Any = None,
 ) -> list[dict[str, Any]]:
     """Encode and decode ``images`` (N, H, W, C) at each quality.
 
-    ``bpp`` counts every byte of each ``.ffc`` file (header, both streams, CRC)
+    ``bpp`` counts every byte of each ``.ffc`` file (header, stream, CRC)
     over the image's pixels, averaged over images; ``psnr`` is the mean of
-    per-image PSNR on the decoded uint8 pixels.
+    per-image PSNR on the decoded uint8 pixels. With ``panel`` (a
+    :class:`facecodec.panel.Panel` of the held-out recognizers, loaded on the same
+    originals) each point also has ``heldout_agreement`` (mean %), its worst member
+    and ``heldout_accuracy`` (mean %).
     """
     points = []
     for q in qualities:
         encoded = api.encode_batch(list(images), model, q, device, batch_size)
         decoded = api.decode_batch([e.data for e in encoded], device, batch_size)
         psnrs = [psnr_uint8(img, dec) for img, dec in zip(images, decoded)]
-        points.append(
-            {
-                "quality": q,
-                "bpp": round(float(np.mean([e.bpp for e in encoded])), 4),
-                "bytes": round(float(np.mean([len(e.data) for e in encoded])), 2),
-                "psnr": round(float(np.mean(psnrs)), 3),
-            }
-        )
+        point = {
+            "quality": q,
+            "bpp": round(float(np.mean([e.bpp for e in encoded])), 4),
+            "bytes": round(float(np.mean([len(e.data) for e in encoded])), 2),
+            "psnr": round(float(np.mean(psnrs)), 3),
+        }
+        if panel is not None:
+            scored = panel.score(np.stack(decoded))
+            point["heldout_agreement"] = scored["agreement"]
+            point["heldout_agreement_worst"] = scored["agreement_worst"]
+            point["heldout_accuracy"] = scored["accuracy"]
+        points.append(point)
     return points
 
 

@@ -386,7 +386,8 @@ def _summary(points: list[dict[str, Any]] | None) -> list[dict[str, Any]] | None
     if not points:
         return None
     picked = [points[0], points[len(points) // 2], points[-1]] if len(points) > 2 else points
-    return [{k: p[k] for k in ("quality", "bytes", "bpp", "psnr", "agreement", "accuracy") if k in p} for p in picked]
+    keys = ("quality", "bytes", "bpp", "psnr", "heldout_agreement", "heldout_agreement_worst", "heldout_accuracy")
+    return [{k: p[k] for k in keys if k in p} for p in picked]
 
 
 def list_models() -> list[dict[str, Any]]:

@@ -50,6 +50,7 @@ def test_codec_train_resume_export(tmp_path: Path, tiny_npz: Path, monkeypatch) 
     assert [p["quality"] for p in entry["measured"]["points"]] == [1.0, 8.0]
     assert entry["measured"]["file_format"] == container.VERSION
     assert set(entry["runtime"]) == {"analyze", "synthesize"}  # the runtime graphs of the new weights
+    assert {"heldout_agreement", "heldout_agreement_worst", "heldout_accuracy"} <= set(entry["measured"]["points"][0])
     # re-measuring a shipped model replaces its figures, weights untouched
     _run("train", "measure", "face-hp-v1", "--data", str(tiny_npz), "--weights", str(weights),
          "--qualities", "2", "--device", "cpu")  # fmt: skip

@@ -15,10 +15,10 @@ train() {  # NAME EPOCHS SEED
     export_member "$1" "$RUNS/$1/last.pt"
 }
 
-refine() {  # NAME EPOCHS SEED: a second cosine cycle (lower peak rate) from what train() exported
+refine() {  # NAME EPOCHS SEED ROUND: another cosine cycle (lower peak rate) from what was exported last
     facecodec train classifier --model "$1" --data "$DATA" --epochs "$2" --seed "$3" \
-        --batch-size 128 --lr 1e-3 --init "benchmarks/panel/$1.safetensors" --out "$RUNS/$1-refine" --resume
-    export_member "$1" "$RUNS/$1-refine/last.pt"
+        --batch-size 128 --lr 1e-3 --init "benchmarks/panel/$1.safetensors" --out "$RUNS/$1-refine$4" --resume
+    export_member "$1" "$RUNS/$1-refine$4/last.pt"
 }
 
 export_member() {  # NAME CHECKPOINT
@@ -36,8 +36,8 @@ member() {
                 --manifest "$RUNS/manifest-0.1.json" --measure-data "$DATA" ;;
         panel-vgg-v2) train panel-vgg-v2 10 11 ;;
         panel-resnet-v1) train panel-resnet-v1 18 12 ;;
-        panel-dense-v1) train panel-dense-v1 10 13; refine panel-dense-v1 8 23 ;;
-        panel-mobile-v1) train panel-mobile-v1 10 14; refine panel-mobile-v1 8 24 ;;
+        panel-dense-v1) train panel-dense-v1 10 13; refine panel-dense-v1 8 23 1; refine panel-dense-v1 10 33 2 ;;
+        panel-mobile-v1) train panel-mobile-v1 10 14; refine panel-mobile-v1 8 24 1 ;;
         panel-inception-v1) train panel-inception-v1 10 15 ;;
         *) echo "unknown panel member: $1" >&2; exit 2 ;;
     esac

@@ -112,11 +112,18 @@ def measure_shipped(
     data = f"{Path(measure_data).name} split={measure_split}"
     with _weights_from(out_dir):
         if spec.kind == "codec":
-            points = measure_codec(name, faces.images, qualities, device)
+            heldout = _heldout_panel(faces.images, faces.labels)
+            points = measure_codec(name, faces.images, qualities, device, panel=heldout)
             summary = ", ".join(f"q{p['quality']:g} {p['bpp']:.2f}bpp/{p['psnr']:.1f}dB" for p in points)
             measured = {"data": data, "images": len(faces.images), "bpp": "whole .ffc file bytes*8/pixels",
                         "file_format": container.VERSION, "psnr": "mean of per-image PSNR (uint8)",
                         "points": points, "summary": summary}  # fmt: skip
+            if heldout is not None:
+                measured["heldout"] = (
+                    f"held-out recognizer panel ({', '.join(m.name for m in heldout.members)}; docs/panel.md): "
+                    "heldout_agreement = mean % of faces whose label is unchanged, _worst = its worst member, "
+                    "heldout_accuracy = mean % right"
+                )
         else:
             if faces.labels is None:
                 raise WeightsError(f"{measure_data}: measuring a classifier needs labels")
@@ -125,6 +132,17 @@ def measure_shipped(
             measured["summary"] = _classifier_summary(measured)
     set_measured(name, out_dir, measured)
     return measured
+
+
+def _heldout_panel(images: Any, labels: Any) -> Any:
+    """The held-out recognizer panel read on ``images``, or None where its weights are not
+    at hand (an installed package: the panel lives in a source checkout)."""
+    from .. import panel
+
+    try:
+        return panel.load("held-out", images, labels)
+    except WeightsError:
+        return None
 
 
 def _classifier_summary(measured: dict[str, Any]) -> str:
