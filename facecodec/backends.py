@@ -83,40 +83,57 @@ def _key(name: str, backend: str) -> tuple:
         return (name, backend, str(path))
 
 
+def _runtime_codec(spec: registry.ModelSpec) -> Codec:
+    from .runtime.graphs import OnnxTransforms
+    from .weights import read_arrays
+
+    arrays = read_arrays(spec)
+    return Codec(arrays, OnnxTransforms(spec, arrays))
+
+
+def _runtime_classifier(spec: registry.ModelSpec) -> Classifier:
+    from .runtime.graphs import OnnxClassifier
+
+    return OnnxClassifier(spec)
+
+
+def _torch_codec(spec: registry.ModelSpec, device: str) -> Codec:
+    from .models.torch_inference import torch_codec
+
+    return torch_codec(registry.create_model(spec.name, device=device), device)
+
+
+def _torch_classifier(spec: registry.ModelSpec, device: str) -> Classifier:
+    from .models.torch_inference import torch_classifier
+
+    return torch_classifier(registry.create_model(spec.name, device=device), device)
+
+
+#: per kind of model: (its spec lookup, its cache, its runtime loader, its torch loader)
+_LOADERS: dict[str, tuple[Callable, dict, Callable, Callable]] = {
+    "codec": (registry.codec_spec, _CODECS, _runtime_codec, _torch_codec),
+    "classifier": (registry.classifier_spec, _CLASSIFIERS, _runtime_classifier, _torch_classifier),
+}
+
+
+def _load(kind: str, name: str, device: str) -> Codec | Classifier:
+    spec_of, cache, on_runtime, on_torch = _LOADERS[kind]
+    spec = spec_of(name)
+    backend = resolve(device)
+    key = _key(spec.name, backend)
+    if key not in cache:
+        cache[key] = on_runtime(spec) if backend == RUNTIME else on_torch(spec, backend)
+    return cache[key]
+
+
 def codec(name: str, device: str = "auto") -> Codec:
     """Registered codec ``name`` ready to code, on the backend ``device`` resolves to."""
-    backend = resolve(device)
-    key = _key(name, backend)
-    if key not in _CODECS:
-        spec = registry.codec_spec(name)
-        if backend == RUNTIME:
-            from .runtime.graphs import OnnxTransforms
-            from .weights import read_arrays
-
-            arrays = read_arrays(spec)
-            _CODECS[key] = Codec(arrays, OnnxTransforms(spec, arrays))
-        else:
-            from .models.torch_inference import torch_codec
-
-            _CODECS[key] = torch_codec(registry.create_model(name, device=backend), backend)
-    return _CODECS[key]
+    return _load("codec", name, device)
 
 
 def classifier(name: str, device: str = "auto") -> Classifier:
     """Registered classifier or latent head ``name`` as ``f(x, quality=None) -> probabilities``."""
-    backend = resolve(device)
-    key = _key(name, backend)
-    if key not in _CLASSIFIERS:
-        spec = registry.classifier_spec(name)
-        if backend == RUNTIME:
-            from .runtime.graphs import OnnxClassifier
-
-            _CLASSIFIERS[key] = OnnxClassifier(spec)
-        else:
-            from .models.torch_inference import torch_classifier
-
-            _CLASSIFIERS[key] = torch_classifier(registry.create_model(spec.name, device=backend), backend)
-    return _CLASSIFIERS[key]
+    return _load("classifier", name, device)
 
 
 def clear() -> None:
