@@ -28,6 +28,7 @@ import numpy as np
 from . import registry
 from .errors import FacecodecError
 from .runtime.codec import Codec
+from .runtime.graphs import graphs_of
 from .weights import home_of
 
 RUNTIME = "runtime"
@@ -120,6 +121,8 @@ def _load(kind: str, name: str, device: str) -> Codec | Classifier:
     spec_of, cache, on_runtime, on_torch = _LOADERS[kind]
     spec = spec_of(name)
     backend = resolve(device)
+    if backend == RUNTIME and not graphs_of(spec):  # the recognizer panel runs on PyTorch only
+        backend = _torch_device("cpu")
     key = _key(spec.name, backend)
     if key not in cache:
         cache[key] = on_runtime(spec) if backend == RUNTIME else on_torch(spec, backend)

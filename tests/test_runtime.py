@@ -170,3 +170,10 @@ def test_cuda_without_a_gpu_or_torch_is_one_clear_error() -> None:
     assert backends.resolve("cpu") == backends.RUNTIME
     with pytest.raises(FacecodecError, match="unknown device"):
         backends.resolve("tpu")
+
+
+def test_models_without_runtime_graphs_run_on_pytorch() -> None:
+    # the recognizer panel measures; it ships no runtime graphs
+    net = backends.classifier("panel-dense-v1", "cpu")
+    probs = net(np.random.default_rng(0).random((3, 1, 48, 48)).astype(np.float32))
+    assert probs.shape == (3, 7) and np.allclose(probs.sum(1), 1, atol=1e-5)
