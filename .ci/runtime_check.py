@@ -2,7 +2,8 @@
 
 Runs the CLI as a user would on the shipped models: encode the example face
 with every codec at three qualities, decode, classify (pixels and latents),
-info, upgrade an old-format file; then entropy-decodes every golden file of a
+info, upgrade an old-format file, and checks that the commands needing the
+``train`` extra say so in one line; then entropy-decodes every golden file of a
 shipped codec and compares its symbols with the recorded digests. Exits 1 with
 one line per failure.
 """
@@ -52,6 +53,11 @@ def main() -> None:
         old = sorted(GOLDEN.glob("face-hp-v1_q*_astronaut.ffc"))[0]
         (work / "old.ffc").write_bytes(old.read_bytes())
         cli("upgrade", "old.ffc", "-o", "new.ffc", cwd=work)
+        for command in (["bench", "."], ["train", "export-runtime", "--out", "."]):
+            out = subprocess.run(["facecodec", *command], cwd=work, capture_output=True, text=True)
+            lines = out.stderr.strip().splitlines()
+            if out.returncode != 1 or len(lines) != 1 or "facecodec[train]" not in lines[0]:
+                failures.append(f"facecodec {' '.join(command)} without torch: {out.stderr.strip()!r}")
 
     digests = json.loads((GOLDEN / "entropy_sha256.json").read_text())["files"]
     checked = 0

@@ -22,6 +22,8 @@ from .errors import FacecodecError, UsageError
 from .registry import DEFAULT_CODEC  # the registry imports no torch
 
 _ERROR_PREFIX = re.compile(r"^Error: ", flags=re.MULTILINE)
+#: packages of the ``train`` extra: a runtime-only install lacks them
+_TRAIN_EXTRA = {"torch", "compressai", "onnx", "matplotlib", "bjontegaard", "pytorch_msssim"}
 
 
 def _lowercase_error(exc: click.ClickException) -> click.ClickException:
@@ -56,6 +58,11 @@ class _Group(click.Group):
             raise _lowercase_error(click.ClickException(str(exc))) from None
         except click.ClickException as exc:
             raise _lowercase_error(exc) from None
+        except ModuleNotFoundError as exc:
+            if (exc.name or "").split(".")[0] not in _TRAIN_EXTRA:
+                raise
+            message = f"this command needs {exc.name}, which the runtime-only install lacks: pip install 'facecodec[train]'"
+            raise _lowercase_error(click.ClickException(message)) from None
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})

@@ -564,11 +564,12 @@ def _check_dependencies() -> None:
         "matplotlib": "matplotlib",
         "bjontegaard": "bjontegaard",
         "pytorch_msssim": "pytorch-msssim",
+        "torch": "torch",
     }
     missing = [pkg for mod, pkg in wanted.items() if importlib.util.find_spec(mod) is None]
     if missing:
         raise FacecodecError(
-            f"facecodec bench needs {', '.join(missing)}: pip install {' '.join(missing)}"
+            f"facecodec bench needs {', '.join(missing)}: pip install 'facecodec[train]'"
         )
 
 
