@@ -99,18 +99,24 @@ def _graph_record(spec: ModelSpec, part: str) -> dict[str, Any]:
 
 
 class OnnxTransforms:
-    """A codec's ``analyze`` and ``synthesize`` graphs (:class:`~.codec.Transforms`)."""
+    """A codec's ``analyze`` and ``synthesize`` graphs (:class:`~.codec.Transforms`), each
+    loaded on first use (an encoder never loads the synthesis, a decoder never the analysis)."""
 
-    def __init__(self, spec: ModelSpec, arrays: dict[str, np.ndarray]) -> None:
-        self._analyze = session(spec, "analyze", arrays)
-        self._synthesize = session(spec, "synthesize", arrays)
+    def __init__(self, spec: registry.ModelSpec, arrays: dict[str, np.ndarray]) -> None:
+        self._spec, self._arrays = spec, arrays
+        self._sessions: dict[str, onnxruntime.InferenceSession] = {}
+
+    def _session(self, part: str) -> onnxruntime.InferenceSession:
+        if part not in self._sessions:
+            self._sessions[part] = session(self._spec, part, self._arrays)
+        return self._sessions[part]
 
     def analyze(self, x: np.ndarray, gain: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        y, z = self._analyze.run(["y", "z"], {"x": x, "gain": gain.astype(np.float32)})
+        y, z = self._session("analyze").run(["y", "z"], {"x": x, "gain": gain.astype(np.float32)})
         return y, z
 
     def synthesize(self, y_hat: np.ndarray) -> np.ndarray:
-        return self._synthesize.run(["x_hat"], {"y_hat": y_hat})[0]
+        return self._session("synthesize").run(["x_hat"], {"y_hat": y_hat})[0]
 
 
 class OnnxClassifier:
