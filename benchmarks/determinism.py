@@ -12,17 +12,18 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import time
 
 import numpy as np
-import torch
 
-from facecodec import api, registry
+from facecodec import api, backends, registry
 from facecodec.train.data import load_faces
 
 
 def decode_all(datas: list[bytes], batch_size: int, threads: int, order: np.ndarray) -> list[np.ndarray]:
-    torch.set_num_threads(threads)
+    os.environ["FACECODEC_THREADS"] = str(threads)  # the runtime's sessions, loaded afresh
+    backends.clear()
     shuffled = api.decode_batch([datas[i] for i in order], "cpu", batch_size)
     out: list[np.ndarray] = [None] * len(datas)  # type: ignore[list-item]
     for pos, i in enumerate(order):

@@ -182,12 +182,12 @@ def upgrade(inputs, output, batch_size, force, as_json) -> None:
     """Rewrite .ffc files in the current format, losslessly.
 
     \b
-    Format 1 files (facecodec before format 2) hold the same symbols in two
-    streams; rewritten they are 8-10 bytes smaller for a 48x48 face and decode
-    to exactly the same pixels. Current files are copied unchanged.
+    Format 1 and 2 files (facecodec 0.1 and 0.2) hold the same symbols in
+    other entropy-coded streams; rewritten as format 3 they decode to exactly
+    the same pixels in 0-12 fewer bytes. Current files are copied unchanged.
     Examples:
       facecodec upgrade old.ffc --force          # in place
-      facecodec upgrade archive/ -o archive-v2/
+      facecodec upgrade archive/ -o archive-v3/
     """
     from .batchio import run_upgrade
 

@@ -7,13 +7,13 @@
     import facecodec
 
     with Image.open("face.ffc") as im:      # header only: size, mode, info
-        im.load()                           # decodes (imports torch)
+        im.load()                           # decodes (the lean runtime: no torch)
     im.save("copy.ffc", quality=2)          # encodes through facecodec.api.encode
 
 Opening reads the file (a few dozen bytes for a face) and checks it the way
 :func:`facecodec.describe` does: magic, version, header fields and limits,
 model id, length and CRC-32. Size and mode come from the header (``L`` for
-one channel, ``RGB`` for three); nothing is decoded and torch is not imported
+one channel, ``RGB`` for three); nothing is decoded and no model is loaded
 until the pixels are needed (``load()``, ``getpixel``, ``convert``, ...).
 
 Errors, following Pillow's conventions:
@@ -62,7 +62,7 @@ __all__ = ["DEVICE", "FORMAT", "MIME_TYPE", "FfcDecoder", "FfcImageError", "FfcI
 FORMAT = "FFC"
 EXTENSION = ".ffc"
 MIME_TYPE = "image/x-ffc"
-#: torch device used by ``load()`` and, unless ``device=`` is given, by ``save``
+#: device used by ``load()`` and, unless ``device=`` is given, by ``save`` (see facecodec.backends)
 DEVICE = "auto"
 
 _DECODER = "ffc"
@@ -136,7 +136,7 @@ class FfcDecoder(ImageFile.PyDecoder):
 
     def decode(self, buffer: bytes) -> tuple[int, int]:
         assert self.fd is not None
-        from .api import decode_array  # numpy now, torch inside decode_array
+        from .api import decode_array  # numpy and the runtime, only now
 
         pixels = decode_array(self.fd.read(_MAX_FILE_BYTES + 1), device=DEVICE)
         height, width, channels = pixels.shape

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 import torch
 
-from facecodec import api
+from facecodec import api, backends
 from facecodec.errors import FacecodecError
 
 CPU = "cpu"
@@ -78,32 +78,28 @@ def test_decode_twice(coded) -> None:
     _same(api.decode_batch(coded["files"], device=CPU), coded["reference"])
 
 
-def test_decode_thread_count(coded, default_threads: int) -> None:
+def _threads(monkeypatch: pytest.MonkeyPatch, n: int) -> None:
+    """The runtime's sessions with ``n`` intra-op threads (loaded afresh)."""
+    monkeypatch.setenv("FACECODEC_THREADS", str(n))
+    backends.clear()
+
+
+def test_decode_thread_count(coded, default_threads: int, monkeypatch: pytest.MonkeyPatch) -> None:
     files, reference = coded["files"], coded["reference"]
     picked = [0, 1, 2, 3, 24, 25, 27, 28, 30, 31, 32, 34, 36, 39]
-    threads = torch.get_num_threads()
-    try:
-        for n in sorted({1, 2, default_threads}):
-            torch.set_num_threads(n)
-            assert torch.get_num_threads() == n
-            _same(api.decode_batch([files[i] for i in picked], device=CPU), reference, picked)
-    finally:
-        torch.set_num_threads(threads)
-    assert torch.get_num_threads() == threads
+    for n in sorted({1, 2, 4, default_threads}):
+        _threads(monkeypatch, n)
+        _same(api.decode_batch([files[i] for i in picked], device=CPU), reference, picked)
 
 
-def test_decode_alone_equals_in_batch(coded) -> None:
+def test_decode_alone_equals_in_batch(coded, monkeypatch: pytest.MonkeyPatch) -> None:
     files, reference = coded["files"], coded["reference"]
     # a face at each quality, odd sizes sharing a padded shape, noise, colour;
-    # with 2 threads too, where unchunked float kernels did differ by batch size
-    threads = torch.get_num_threads()
-    try:
-        for n in (1, 2):
-            torch.set_num_threads(n)
-            for i in (0, 1, 25, 28, 34, 39):
-                assert np.array_equal(api.decode_array(files[i], device=CPU), reference[i]), (n, i)
-    finally:
-        torch.set_num_threads(threads)
+    # with 2 threads too, where unchunked float kernels can differ by batch size
+    for n in (1, 2):
+        _threads(monkeypatch, n)
+        for i in (0, 1, 25, 28, 34, 39):
+            assert np.array_equal(api.decode_array(files[i], device=CPU), reference[i]), (n, i)
 
 
 def test_decode_with_other_neighbours_and_order(coded) -> None:

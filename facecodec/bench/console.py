@@ -17,7 +17,7 @@ def _fmt(value: Any, digits: int = 2, suffix: str = "") -> str:
 def _device_label(result: dict[str, Any]) -> str:
     device = result["settings"]["device"]
     if device == "cpu":
-        threads = result.get("environment", {}).get("torch_threads")
+        threads = result.get("environment", {}).get("runtime_threads")
         return f"cpu ({threads} threads)" if threads else "cpu"
     return result.get("environment", {}).get("cuda") or device
 

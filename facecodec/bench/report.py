@@ -8,6 +8,7 @@ and a rich table on the console.
 from __future__ import annotations
 
 import csv
+import importlib.metadata
 import io
 import json
 import math
@@ -28,8 +29,8 @@ UNITS = {
     "accuracy": "% of decoded images the classifier labels correctly",
     "agreement": "% of decoded images given the class the classifier gives the original",
     "encode_ips": "images/s encoding the whole set at this point (classical: per CPU-second of "
-    "one single-threaded worker, i.e. one core; facecodec: wall clock, batched, on --device "
-    "with torch's threads)",
+    "one single-threaded worker, i.e. one core; facecodec: wall clock, batched, on --device: "
+    "the runtime's threads on cpu)",
     "decode_ips": "images/s decoding, as encode_ips",
     "heldout_agreement": "% of decoded images given the class each held-out panel recognizer gives "
     "the original, mean over the held-out panel (recognizers that never entered any codec's "
@@ -220,6 +221,10 @@ def environment() -> dict[str, Any]:
         env["cuda"] = torch.cuda.get_device_name() if torch.cuda.is_available() else None
     except ImportError:  # pragma: no cover
         pass
+    from ..runtime.graphs import threads
+
+    env["onnxruntime"] = importlib.metadata.version("onnxruntime")
+    env["runtime_threads"] = threads() or os.cpu_count()  # ONNX Runtime's default: the cores
     from .codecs import imagecodecs_jxl
 
     ic = imagecodecs_jxl()

@@ -7,8 +7,8 @@ decoded images come back here for the metrics and the classifier.
 
 Timings are images/s for the whole set at that point: classical codecs per
 CPU-second of one single-threaded worker (one core, unaffected by other load),
-facecodec on the wall clock with however many threads torch uses here (or the
-GPU), entropy coding and ``.ffc`` packing included.
+facecodec on the wall clock with the runtime's threads (``FACECODEC_THREADS``,
+default the cores; or the GPU), entropy coding and ``.ffc`` packing included.
 """
 
 from __future__ import annotations
