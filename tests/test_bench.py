@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from facecodec.bench import codecs, report, run_bench, runner
+from facecodec.bench import classical, codecs, report, run_bench, runner
 from facecodec.cli import main
 from facecodec.errors import FacecodecError, QualityError
 from facecodec.train.data import FER2013_CLASSES
@@ -57,7 +57,7 @@ def _brightened(make_face, seed: int, shift: int) -> np.ndarray:
 @pytest.fixture(autouse=True)
 def _fast_timing(monkeypatch: pytest.MonkeyPatch):
     """Time each point once: tiny sets would otherwise be repeated for 0.2 s."""
-    monkeypatch.setattr(runner, "MIN_TIMING_S", 0.0)
+    monkeypatch.setattr(classical, "MIN_TIMING_S", 0.0)
 
 
 @pytest.fixture
