@@ -35,7 +35,7 @@ def main() -> None:
     for module in ("torch", "compressai"):
         if importlib.util.find_spec(module) is not None:
             failures.append(f"{module} is installed: this is not a runtime-only environment")
-    from facecodec import api, backends, registry
+    from facecodec import api, backends, container, registry
     from facecodec.runtime.codec import CodedFace
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -67,7 +67,7 @@ def main() -> None:
             f = api.parse(data)
         except Exception:  # files of removed models: their refusal is tested elsewhere
             continue
-        face = CodedFace(f.streams, f.version, -(-f.height // 16) * 2, -(-f.width // 16) * 2)
+        face = CodedFace(f.streams, container.CODINGS[f.version], -(-f.height // 16) * 2, -(-f.width // 16) * 2)
         _, y, means = backends.codec(registry.spec_for_id(f.model_id).name, "cpu").symbols([face])
         got = hashlib.sha256(y.astype("int32").tobytes() + means.astype("float64").tobytes()).hexdigest()
         checked += 1

@@ -186,7 +186,8 @@ def _file_groups(
         net = backends.codec(registry.spec_for_id(parsed[members[0]].model_id).name, device)
         _, ph, pw = keys[group[0]]
         yield members, net, [
-            CodedFace(parsed[i].streams, parsed[i].version, ph // LATENT_STRIDE, pw // LATENT_STRIDE) for i in members
+            CodedFace(parsed[i].streams, container.CODINGS[parsed[i].version], ph // LATENT_STRIDE, pw // LATENT_STRIDE)
+            for i in members
         ]
 
 

@@ -53,7 +53,7 @@ def shipped(monkeypatch):
 
 
 def _face(f: container.FfcFile) -> CodedFace:
-    return CodedFace(f.streams, f.version, -(-f.height // 16) * 2, -(-f.width // 16) * 2)
+    return CodedFace(f.streams, container.CODINGS[f.version], -(-f.height // 16) * 2, -(-f.width // 16) * 2)
 
 
 def _digests(files: list[container.FfcFile], device: str = "cpu") -> list[str]:

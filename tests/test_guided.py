@@ -13,7 +13,7 @@ from facecodec.models.classifier import FerNet
 from facecodec.models.guided import GuidedFaceHyperprior
 from facecodec.models.hyperprior import FaceHyperprior
 from facecodec.models.torch_inference import torch_codec
-from facecodec.runtime.codec import CodedFace
+from facecodec.runtime.codec import ANS, CodedFace
 from facecodec.train.warm_start import load_guide, missing_guide, warm_start
 
 SIZES = {"N": 16, "M": 16, "levels": 8}
@@ -24,7 +24,7 @@ def _compress(model: torch.nn.Module, x: torch.Tensor, q: torch.Tensor) -> list[
 
 
 def _decompress(model: torch.nn.Module, streams: list[bytes], q: torch.Tensor) -> torch.Tensor:
-    faces = [CodedFace((s,), 3, 6, 6) for s in streams]
+    faces = [CodedFace((s,), ANS, 6, 6) for s in streams]
     return torch.from_numpy(torch_codec(model).decompress(faces, q.numpy()))
 
 

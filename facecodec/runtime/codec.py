@@ -40,10 +40,10 @@ PAD_MULTIPLE = 2 * LATENT_STRIDE
 
 @dataclass(frozen=True)
 class CodedFace:
-    """One face's entropy-coded stream(s), the format that wrote them, and its latent size."""
+    """One face's entropy-coded stream(s), how they were coded, and its latent size."""
 
-    streams: tuple[bytes, ...]  # format 3 and 2: (stream,); format 1: (z stream, y stream)
-    version: int
+    streams: tuple[bytes, ...]  # one stream (z then y), or a z stream and a y stream
+    coding: str  # a value of facecodec.container.CODINGS: which entropy coder wrote them
     latent_height: int
     latent_width: int
 
@@ -177,12 +177,18 @@ class Codec:
         return np.nan_to_num(x_hat, nan=0.0, posinf=1.0, neginf=0.0)
 
 
+#: the entropy codings this module reads (the container maps format versions to them)
+ANS, RANS_COMPACT, RANS_TWO_STREAMS = "ans-constriction", "rans-compressai-compact", "rans-compressai-2"
+
+
 def _readers(face: CodedFace) -> tuple[ans.Reader | LegacyReader, ans.Reader | LegacyReader]:
-    """The readers of a face's z part and y part (one reader for both but in format 1)."""
-    if face.version >= 3:
+    """The readers of a face's z part and y part (one reader for both, but for two streams)."""
+    if face.coding == ANS:
         reader: ans.Reader | LegacyReader = ans.Reader(face.streams[0])
         return reader, reader
-    if face.version == 2:
+    if face.coding == RANS_COMPACT:
         reader = LegacyReader(face.streams[0], compact=True)
         return reader, reader
-    return LegacyReader(face.streams[0], compact=False), LegacyReader(face.streams[1], compact=False)
+    if face.coding == RANS_TWO_STREAMS:
+        return LegacyReader(face.streams[0], compact=False), LegacyReader(face.streams[1], compact=False)
+    raise ValueError(f"unknown entropy coding {face.coding!r}")
