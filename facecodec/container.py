@@ -70,8 +70,11 @@ __all__ = [
 MAGIC = b"FFC"
 VERSION = 3  # what pack() writes by default
 VERSIONS = (1, 2, 3)  # what unpack() reads
+#: the entropy codings of the streams: CompressAI's rANS, z and y in two streams (1) or in one
+#: stream with a compact final state (2); constriction's ANS, one stream (3)
+RANS_TWO_STREAMS, RANS_COMPACT, ANS = "rans-compressai-2", "rans-compressai-compact", "ans-constriction"
 #: what coded each version's stream(s): the decoder picks its entropy decoder by this
-CODINGS = {1: "rans-compressai-2", 2: "rans-compressai-compact", 3: "ans-constriction"}
+CODINGS = {1: RANS_TWO_STREAMS, 2: RANS_COMPACT, 3: ANS}
 MAX_SIDE = 4096  # width and height are each 1..MAX_SIDE
 MAX_STREAM_BYTES = 1 << 24  # cap on each stream's length
 CHANNELS_ALLOWED = (1, 3)

@@ -8,12 +8,13 @@ import torch
 from click.testing import CliRunner
 
 from facecodec.cli import main
+from facecodec.container import ANS
 from facecodec.models.classifier import FerNet
 from facecodec.models.guided import GuidedFaceHyperprior
 from facecodec.models.latent_classifier import SemanticLatentHead
 from facecodec.models.semantic import SemanticFaceHyperprior
 from facecodec.models.torch_inference import torch_codec
-from facecodec.runtime.codec import ANS, CodedFace
+from facecodec.runtime.codec import CodedFace
 from facecodec.train.warm_start import load_guide, missing_guide, warm_start
 
 SIZES = {"N": 16, "M": 16, "levels": 8, "guide_width": 4}

@@ -25,6 +25,7 @@ from typing import Protocol
 
 import numpy as np
 
+from ..container import ANS, RANS_COMPACT, RANS_TWO_STREAMS
 from ..quality import QUALITY_MAX, QUALITY_MIN
 from . import ans
 from .hyper import ExactHyperSynthesis
@@ -90,7 +91,6 @@ class Codec:
         code = state.get("sem_log_gain")
         self.code_gain = None if code is None else np.exp(np.asarray(code, np.float32))
         self.hyper = ExactHyperSynthesis(state)
-        self.latent_channels = int(np.asarray(state["h_s.4.bias"]).shape[0] // 2)
         self.z_channels = self.medians.shape[1]
 
     # -- gains ------------------------------------------------------------------
@@ -131,38 +131,35 @@ class Codec:
         z_symbols = np.rint(z - self.medians).astype(np.int32)
         rows, means = self._entropy_parameters(z_symbols)
         y_symbols = np.rint(y.astype(np.float64) - means).astype(np.int32)
-        return [
-            ans.encode([ans.Part(self.z_table, z_symbols[i], self._z_rows(z_symbols.shape[1:])),
-                        ans.Part(self.y_table, y_symbols[i], rows[i])])
-            for i in range(len(x))
-        ]  # fmt: skip
+        return self._streams(z_symbols, y_symbols, rows)
 
-    def symbols(self, faces: Sequence[CodedFace]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Entropy-decode same-size faces: (z symbols, y symbols, y means), all exact."""
-        h, w = faces[0].latent_height, faces[0].latent_width
-        z_shape = (self.z_channels, -(-h // 2), -(-w // 2))
-        z_rows = self._z_rows(z_shape)
-        readers = [_readers(face) for face in faces]
-        z_symbols = np.stack([self._read(r[0], self.z_table, z_rows) for r in readers])
-        rows, means = self._entropy_parameters(z_symbols)
-        y_symbols = np.stack([self._read(r[1], self.y_table, rows[i]) for i, r in enumerate(readers)])
-        return z_symbols, y_symbols, means
-
-    @staticmethod
-    def _read(reader: ans.Reader | LegacyReader, table: ans.Table, rows: np.ndarray) -> np.ndarray:
-        if isinstance(reader, ans.Reader):
-            return reader.read(table, rows)
-        return reader.read(rows, table.cdfs, table.lengths, table.offsets)
-
-    def restream(self, faces: Sequence[CodedFace]) -> list[bytes]:
-        """The same symbols as format 3 streams: lossless, they decode to the same pixels."""
-        z_symbols, y_symbols, _ = self.symbols(faces)
-        rows, _ = self._entropy_parameters(z_symbols)
+    def _streams(self, z_symbols: np.ndarray, y_symbols: np.ndarray, rows: np.ndarray) -> list[bytes]:
+        """One format-3 stream per face: its z symbols, then its y symbols (with their table rows)."""
         z_rows = self._z_rows(z_symbols.shape[1:])
         return [
             ans.encode([ans.Part(self.z_table, z, z_rows), ans.Part(self.y_table, y, r)])
             for z, y, r in zip(z_symbols, y_symbols, rows)
         ]
+
+    def _decode(self, faces: Sequence[CodedFace]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Entropy-decode same-size faces: z symbols, y symbols, y's table rows and y's means."""
+        h, w = faces[0].latent_height, faces[0].latent_width
+        z_rows = self._z_rows((self.z_channels, -(-h // 2), -(-w // 2)))
+        readers = [_readers(face) for face in faces]
+        z_symbols = np.stack([z_reader.read(self.z_table, z_rows) for z_reader, _ in readers])
+        rows, means = self._entropy_parameters(z_symbols)
+        y_symbols = np.stack([y_reader.read(self.y_table, r) for (_, y_reader), r in zip(readers, rows)])
+        return z_symbols, y_symbols, rows, means
+
+    def symbols(self, faces: Sequence[CodedFace]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Entropy-decode same-size faces: (z symbols, y symbols, y means), all exact."""
+        z_symbols, y_symbols, _, means = self._decode(faces)
+        return z_symbols, y_symbols, means
+
+    def restream(self, faces: Sequence[CodedFace]) -> list[bytes]:
+        """The same symbols as format 3 streams: lossless, they decode to the same pixels."""
+        z_symbols, y_symbols, rows, _ = self._decode(faces)
+        return self._streams(z_symbols, y_symbols, rows)
 
     def latent(self, faces: Sequence[CodedFace], quality: np.ndarray) -> np.ndarray:
         """The decoded latents ``y_hat`` (B, M, h, w), float32."""
@@ -175,10 +172,6 @@ class Codec:
         (x_hat,) = chunked(self.transforms.synthesize, self.latent(faces, quality))
         # a crafted stream's huge latents may overflow the float transforms: never NaN pixels
         return np.nan_to_num(x_hat, nan=0.0, posinf=1.0, neginf=0.0)
-
-
-#: the entropy codings this module reads (the container maps format versions to them)
-ANS, RANS_COMPACT, RANS_TWO_STREAMS = "ans-constriction", "rans-compressai-compact", "rans-compressai-2"
 
 
 def _readers(face: CodedFace) -> tuple[ans.Reader | LegacyReader, ans.Reader | LegacyReader]:

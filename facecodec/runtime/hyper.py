@@ -63,19 +63,28 @@ def _conv(a: np.ndarray, weight: np.ndarray, pad: int) -> np.ndarray:
     return out.reshape(b, oh, ow, cout).transpose(0, 3, 1, 2)
 
 
+def _deconv_sizes(
+    h: int, w: int, weight: np.ndarray, stride: int, pad: int, out_pad: int
+) -> tuple[tuple[int, int], tuple[int, int]]:
+    """A transposed convolution's output size before and after cropping ``pad``: ((H, W), (h', w'))."""
+    kh, kw = weight.shape[2:]
+    full = ((h - 1) * stride + kh + out_pad, (w - 1) * stride + kw + out_pad)
+    return full, (full[0] - 2 * pad, full[1] - 2 * pad)
+
+
 def _deconv(a: np.ndarray, weight: np.ndarray, stride: int, pad: int, out_pad: int) -> np.ndarray:
     """Transposed convolution (B, C, h, w) with (C, C', k, k) weights, as torch computes it:
     one matrix product, then each kernel tap's products added at its strided place."""
     b, c, h, w = a.shape
     _, cout, kh, kw = weight.shape
+    (full_h, full_w), (oh, ow) = _deconv_sizes(h, w, weight, stride, pad, out_pad)
     taps = (a.transpose(0, 2, 3, 1).reshape(-1, c) @ weight.reshape(c, -1)).reshape(b, h, w, cout, kh, kw)
-    full = np.zeros((b, cout, (h - 1) * stride + kh + out_pad, (w - 1) * stride + kw + out_pad))
+    full = np.zeros((b, cout, full_h, full_w))
     for i in range(kh):
         for j in range(kw):
             full[:, :, i : i + (h - 1) * stride + 1 : stride, j : j + (w - 1) * stride + 1 : stride] += (
                 taps[..., i, j].transpose(0, 3, 1, 2)
             )
-    oh, ow = (h - 1) * stride - 2 * pad + kh + out_pad, (w - 1) * stride - 2 * pad + kw + out_pad
     return full[:, :, pad : pad + oh, pad : pad + ow]
 
 
@@ -88,25 +97,21 @@ class ExactHyperSynthesis:
             weight = _fix(state[f"{prefix}.weight"], WEIGHT_BITS, WEIGHT_LIMIT)
             bias = _fix(state[f"{prefix}.bias"], WEIGHT_BITS + ACT_BITS, 2.0**52)
             self.layers.append((transposed, weight, bias, stride, pad, out_pad))
-        self._dense: dict[tuple[int, int, int], np.ndarray | None] = {}
+        self._dense: dict[tuple[int, int, int], np.ndarray] = {}
 
     def _deconv(self, i: int, a: np.ndarray) -> np.ndarray:
         """Layer ``i`` (transposed) on ``a``; the same exact sums whichever way it is computed."""
         _, weight, _, stride, pad, out_pad = self.layers[i]
         b, c, h, w = a.shape
-        if b < DENSE_MIN_BATCH or c * h * w * weight.shape[1] * (2 * h + 4) * (2 * w + 4) > 4 * DENSE_LIMIT:
+        cout, n = weight.shape[1], c * h * w
+        (full_h, full_w), (oh, ow) = _deconv_sizes(h, w, weight, stride, pad, out_pad)
+        # building the operator transposes n basis inputs (at most 4·DENSE_LIMIT values uncropped)
+        if b < DENSE_MIN_BATCH or n * cout * full_h * full_w > 4 * DENSE_LIMIT or n * cout * oh * ow > DENSE_LIMIT:
             return _deconv(a, weight, stride, pad, out_pad)
         key = (i, h, w)
         if key not in self._dense:
-            n = c * h * w
-            basis = np.eye(n).reshape(n, c, h, w)
-            operator = _deconv(basis, weight, stride, pad, out_pad).reshape(n, -1)
-            self._dense[key] = operator if operator.size <= DENSE_LIMIT else None
-        operator = self._dense[key]
-        if operator is None:
-            return _deconv(a, weight, stride, pad, out_pad)
-        oh, ow = (h - 1) * stride - 2 * pad + weight.shape[2] + out_pad, (w - 1) * stride - 2 * pad + weight.shape[3] + out_pad
-        return (a.reshape(b, -1) @ operator).reshape(b, weight.shape[1], oh, ow)
+            self._dense[key] = _deconv(np.eye(n).reshape(n, c, h, w), weight, stride, pad, out_pad).reshape(n, -1)
+        return (a.reshape(b, -1) @ self._dense[key]).reshape(b, cout, oh, ow)
 
     def __call__(self, z_hat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """``(scales, means)`` for ``z_hat`` (B, N, h, w) as float64 dyadic rationals."""

@@ -19,6 +19,8 @@ from bisect import bisect_right
 
 import numpy as np
 
+from .ans import Table
+
 PRECISION = 16
 BYPASS_PRECISION = 4
 _MAX_BYPASS = (1 << BYPASS_PRECISION) - 1
@@ -63,11 +65,11 @@ class LegacyReader:
             self._state = ((self._state << 32) | self._next_word()) & 0xFFFFFFFFFFFFFFFF
         return value
 
-    def read(self, indexes: np.ndarray, cdfs: np.ndarray, lengths: np.ndarray, offsets: np.ndarray) -> np.ndarray:
-        """Decode ``len(indexes)`` symbols, symbol ``i`` with CDF row ``indexes[i]`` of
-        ``cdfs`` (``lengths``: valid entries per row; ``offsets``: value of each row's first bin)."""
-        rows = [row[:n] for row, n in zip(cdfs.tolist(), lengths.tolist())]
-        offsets_list = offsets.tolist()
+    def read(self, table: Table, indexes: np.ndarray) -> np.ndarray:
+        """The next ``indexes.size`` symbols (shape of ``indexes``), symbol ``i`` coded with row
+        ``indexes[i]`` of ``table``, in position order (as :meth:`.ans.Reader.read`)."""
+        rows = [row[:n] for row, n in zip(table.cdfs.tolist(), table.lengths.tolist())]
+        offsets_list = table.offsets.tolist()
         out = []
         for index in indexes.reshape(-1).tolist():
             cdf = rows[index]
