@@ -22,7 +22,7 @@ from facecodec.train.data import load_faces
 
 
 def decode_all(datas: list[bytes], batch_size: int, threads: int, order: np.ndarray) -> list[np.ndarray]:
-    os.environ["FACECODEC_THREADS"] = str(threads)  # the runtime's sessions, loaded afresh
+    os.environ["FACECODEC_THREADS"] = str(threads)  # the runtime's graphs, loaded afresh
     backends.clear()
     shuffled = api.decode_batch([datas[i] for i in order], "cpu", batch_size)
     out: list[np.ndarray] = [None] * len(datas)  # type: ignore[list-item]

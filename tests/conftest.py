@@ -107,7 +107,7 @@ def _test_weights(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatc
     request.getfixturevalue("default_threads")
     monkeypatch.setenv("FACECODEC_WEIGHTS", str(request.getfixturevalue("weights_dir")))
     monkeypatch.setenv("FACECODEC_PANEL", str(request.getfixturevalue("panel_dir")))
-    monkeypatch.setenv("FACECODEC_THREADS", "1")  # the runtime's sessions, as torch above
+    monkeypatch.setenv("FACECODEC_THREADS", "1")  # the runtime's graphs, as torch above
     api.load_model.cache_clear()
     backends.clear()
     yield

@@ -79,7 +79,7 @@ def test_decode_twice(coded) -> None:
 
 
 def _threads(monkeypatch: pytest.MonkeyPatch, n: int) -> None:
-    """The runtime's sessions with ``n`` intra-op threads (loaded afresh)."""
+    """The runtime's graphs with ``n`` intra-op threads (loaded afresh)."""
     monkeypatch.setenv("FACECODEC_THREADS", str(n))
     backends.clear()
 

@@ -2,19 +2,18 @@
 
 A shipped model's graphs (``weights/runtime/NAME.PART.onnx``, written by
 ``facecodec train export-runtime``) hold no weights: each weight is an external
-initializer that :func:`session` fills from the model's own safetensors file,
+initializer that :func:`load_graph` fills from the model's own safetensors file,
 read with numpy after its sha256 check (float16-stored tensors are widened to
 float32, as PyTorch loads them). The manifest entry lists each graph's file,
 sha256 and weight names.
 
-Sessions run on the CPU with ``FACECODEC_THREADS`` intra-op threads (default:
+Graphs run on the CPU with ``FACECODEC_THREADS`` intra-op threads (default:
 ONNX Runtime's own choice, the physical cores). Nothing here imports torch.
 """
 
 from __future__ import annotations
 
 import os
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -45,15 +44,15 @@ def graphs_of(spec: ModelSpec) -> tuple[str, ...]:
 
 
 def threads() -> int:
-    """Intra-op threads of every session: ``$FACECODEC_THREADS``, 0 = ONNX Runtime's default."""
+    """Intra-op threads of every loaded graph: ``$FACECODEC_THREADS``, 0 = ONNX Runtime's default."""
     try:
         return max(0, int(os.environ.get("FACECODEC_THREADS", "0")))
     except ValueError:
         return 0
 
 
-def session(spec: ModelSpec, part: str, arrays: dict[str, np.ndarray] | None = None) -> onnxruntime.InferenceSession:
-    """An ONNX Runtime session of ``spec``'s graph ``part``, its weights filled in.
+def load_graph(spec: ModelSpec, part: str, arrays: dict[str, np.ndarray] | None = None) -> onnxruntime.InferenceSession:
+    """``spec``'s graph ``part`` loaded into ONNX Runtime, its weights filled in.
 
     ``arrays``: the model's weights as :func:`facecodec.weights.read_arrays` gives them
     (read here when not given).
@@ -78,11 +77,11 @@ def session(spec: ModelSpec, part: str, arrays: dict[str, np.ndarray] | None = N
     values = [ort.OrtValue.ortvalue_from_numpy(np.ascontiguousarray(arrays[n], dtype=np.float32)) for n in names]
     options.add_external_initializers(names, values)
     try:
-        sess = ort.InferenceSession(path.read_bytes(), options, providers=["CPUExecutionProvider"])
+        graph = ort.InferenceSession(path.read_bytes(), options, providers=["CPUExecutionProvider"])
     except Exception as exc:  # onnxruntime raises its own error types
         raise WeightsError(f"cannot load runtime graph {path}: {str(exc).splitlines()[0]}") from None
-    sess._facecodec_values = values  # the session reads them: keep them alive with it
-    return sess
+    graph._facecodec_values = values  # ONNX Runtime reads them: keep them alive with the graph
+    return graph
 
 
 def weights_owner(spec: ModelSpec) -> ModelSpec:
@@ -104,36 +103,31 @@ class OnnxTransforms:
 
     def __init__(self, spec: registry.ModelSpec, arrays: dict[str, np.ndarray]) -> None:
         self._spec, self._arrays = spec, arrays
-        self._sessions: dict[str, onnxruntime.InferenceSession] = {}
+        self._graphs: dict[str, onnxruntime.InferenceSession] = {}
 
-    def _session(self, part: str) -> onnxruntime.InferenceSession:
-        if part not in self._sessions:
-            self._sessions[part] = session(self._spec, part, self._arrays)
-        return self._sessions[part]
+    def _graph(self, part: str) -> onnxruntime.InferenceSession:
+        if part not in self._graphs:
+            self._graphs[part] = load_graph(self._spec, part, self._arrays)
+        return self._graphs[part]
 
     def analyze(self, x: np.ndarray, gain: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        y, z = self._session("analyze").run(["y", "z"], {"x": x, "gain": gain.astype(np.float32)})
+        y, z = self._graph("analyze").run(["y", "z"], {"x": x, "gain": gain.astype(np.float32)})
         return y, z
 
     def synthesize(self, y_hat: np.ndarray) -> np.ndarray:
-        return self._session("synthesize").run(["x_hat"], {"y_hat": y_hat})[0]
+        return self._graph("synthesize").run(["x_hat"], {"y_hat": y_hat})[0]
 
 
 class OnnxClassifier:
     """A pixel classifier (x in [0, 1]) or a latent head (y_hat, quality): class probabilities."""
 
     def __init__(self, spec: ModelSpec) -> None:
-        self._session = session(spec, "classify")
-        self._inputs = [i.name for i in self._session.get_inputs()]
+        self._graph = load_graph(spec, "classify")
+        self._inputs = [i.name for i in self._graph.get_inputs()]
 
     def __call__(self, x: np.ndarray, quality: np.ndarray | None = None) -> np.ndarray:
         feeds = {self._inputs[0]: np.ascontiguousarray(x, dtype=np.float32)}
         if len(self._inputs) > 1:
             q = np.full(len(x), 4.0) if quality is None else quality
             feeds[self._inputs[1]] = np.asarray(q, dtype=np.float32).reshape(-1)
-        return self._session.run(None, feeds)[0]
-
-
-def graph_path(spec: ModelSpec, part: str) -> Path:
-    """Where ``spec``'s graph ``part`` is (whether or not it exists)."""
-    return home_of(spec) / graph_file(spec.name, part)
+        return self._graph.run(None, feeds)[0]
