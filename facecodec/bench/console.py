@@ -100,13 +100,7 @@ def print_report(result: dict[str, Any], console: Any = None) -> None:
     rec = summary["recognisable"]
     if cls.get("name"):
         criterion = next((r["criterion"] for r in rec if r["criterion"]), "")
-        small = Table(
-            box=box.SIMPLE_HEAD,
-            collapse_padding=True,
-            show_edge=False,
-            title=f"Fewest bytes that keep expressions recognisable ({cls['name']}: {criterion})",
-            caption="speeds: median over the codec's sweep",
-        )
+        small = _per_codec_table(f"Fewest bytes that keep expressions recognisable ({cls['name']}: {criterion})")
         small.add_column("codec", no_wrap=True)
         for col in ("q", "bytes", "bpp", "acc%", "agree%", "PSNR", "enc/s", "dec/s"):
             small.add_column(col, justify="right")
@@ -120,13 +114,7 @@ def print_report(result: dict[str, Any], console: Any = None) -> None:
                 r["codec"], *cells, _fmt(r["encode_ips_median"], 0), _fmt(r["decode_ips_median"], 0)
             )
     else:
-        small = Table(
-            box=box.SIMPLE_HEAD,
-            collapse_padding=True,
-            show_edge=False,
-            title=f"Per codec (accuracy not measured: {_short(cls.get('note'))})",
-            caption="speeds: median over the codec's sweep",
-        )
+        small = _per_codec_table(f"Per codec (accuracy not measured: {_short(cls.get('note'))})")
         small.add_column("codec", no_wrap=True)
         for col in ("bpp range", "PSNR range", "enc/s", "dec/s"):
             small.add_column(col, justify="right")
@@ -182,3 +170,17 @@ def print_report(result: dict[str, Any], console: Any = None) -> None:
     if outputs:
         console.print("wrote " + escape(", ".join(outputs.values())))
     console.print(f"runtime {result['runtime_s']:.1f} s")
+
+
+def _per_codec_table(title: str) -> Any:
+    """The per-codec summary table under the points (a rich Table; the caller adds its columns)."""
+    from rich import box
+    from rich.table import Table
+
+    return Table(
+        box=box.SIMPLE_HEAD,
+        collapse_padding=True,
+        show_edge=False,
+        title=title,
+        caption="speeds: median over the codec's sweep",
+    )
