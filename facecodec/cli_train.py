@@ -72,6 +72,8 @@ def _codec_options(fn: Callable) -> Callable:
         click.option("--guide-lr-scale", default=1.0, show_default=True, type=click.FloatRange(min=0, min_open=True), help="Guided codecs: learning-rate multiplier of the guide projection (it starts at zero)."),
         click.option("--panel", default="", type=_parse_names, metavar="NAME,NAME,...", help="Training-panel recognizers (docs/panel.md): the decoded face must read as the original to each of them (held-out ones are refused)."),
         click.option("--panel-weight", default=0.0, show_default=True, type=click.FloatRange(min=0), help="bpp per nat of the panel's mean KL between its readings of random views of the original and of the decoded face."),
+        click.option("--panel-noise", default=0.0, show_default=True, type=click.FloatRange(min=0), help="σ of Gaussian noise added alike to both views the panel reads (a smoothed reading: gradients that follow faces, not one network's pixel patterns)."),
+        click.option("--panel-feature-weight", default=0.0, show_default=True, type=click.FloatRange(min=0), help="bpp per unit of the distance between the panel members' feature maps (every stage) on the original and decoded views."),
         click.option("--adversarial-weight", default=0.0, show_default=True, type=click.FloatRange(min=0), help="bpp per nat of a face discriminator's non-saturating loss on decoded faces (realism)."),
         click.option("--feature-match-weight", default=0.0, show_default=True, type=click.FloatRange(min=0), help="bpp per unit of the discriminator's feature-matching distance (decoded vs original)."),
         click.option("--discriminator-lr", default=2e-4, show_default=True, type=click.FloatRange(min=0, min_open=True)),

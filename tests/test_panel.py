@@ -95,6 +95,29 @@ def test_panel_agreement_is_zero_for_identical_faces_and_reaches_the_decoded_fac
     assert all(not p.requires_grad for net in term.members for p in net.parameters())
 
 
+@pytest.mark.parametrize("name", registry.panel_names("training") + registry.panel_names("held-out"))
+def test_feature_maps_are_one_per_stage_and_end_in_the_logits(name: str):
+    model = registry.create_model(name)
+    x = torch.rand(2, 1, 48, 48)
+    with torch.no_grad():
+        maps, logits = model.maps_and_logits(x)
+        assert torch.allclose(logits, model(x), atol=1e-5)
+    sizes = [m.shape[-1] for m in maps]
+    assert len(maps) >= 3 and sizes == sorted(sizes, reverse=True) and len(set(sizes)) == len(sizes)
+
+
+def test_panel_noise_and_features_are_zero_for_identical_faces_and_reach_the_decoded_face():
+    term = PanelAgreement(registry.panel_names("training"), torch.device("cpu"), noise=0.05, features=True)
+    x = torch.rand(4, 1, 48, 48)
+    same = term(x, x.clone(), np.random.default_rng(2))
+    assert float(same["kl"]) == pytest.approx(0, abs=1e-6) and float(same["features"]) == pytest.approx(0, abs=1e-6)
+    x_hat = torch.rand(4, 1, 48, 48, requires_grad=True)
+    out = term(x, x_hat, np.random.default_rng(2))
+    assert float(out["features"].detach()) > 0.05
+    out["features"].backward()
+    assert x_hat.grad is not None and float(x_hat.grad.abs().sum()) > 0
+
+
 def test_realism_terms_and_discriminator_step():
     torch.manual_seed(0)
     real = Realism(torch.device("cpu"))
@@ -119,13 +142,13 @@ def test_codec_training_with_panel_and_realism_resumes(tiny_npz, tmp_path):
     config = CodecTrainConfig(
         data=str(tiny_npz), epochs=1, batch_size=8, val_limit=4, out=str(tmp_path / "run"), device="cpu",
         panel=registry.panel_names("training")[:2], panel_weight=1.0, adversarial_weight=0.05,
-        feature_match_weight=0.1,
+        feature_match_weight=0.1, panel_noise=0.04, panel_feature_weight=0.2,
     )  # fmt: skip
     path = train_codec(config)
     state = torch.load(path, weights_only=True)
     assert "discriminator" in state
     history = json.loads(state["history"])
-    assert {"train_panel_kl", "train_adv", "train_fm", "train_disc"} <= set(history[0])
+    assert {"train_panel_kl", "train_panel_feat", "train_adv", "train_fm", "train_disc"} <= set(history[0])
     config.epochs = 2
     train_codec(config, resume=True)
     assert len(json.loads(torch.load(path, weights_only=True)["history"])) == 2

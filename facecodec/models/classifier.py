@@ -27,6 +27,18 @@ from torch import nn
 INPUT_SIZE = 48
 
 
+def stage_outputs(layers: nn.Sequential, x: torch.Tensor) -> list[torch.Tensor]:
+    """Run ``layers`` on ``x``; the output of the last layer at each resolution (the
+    input to every downsampling, then the final map): a network's feature maps, one per stage."""
+    maps = []
+    for layer in layers:
+        out = layer(x)
+        if out.shape[-2:] != x.shape[-2:]:
+            maps.append(x)
+        x = out
+    return [*maps, x]
+
+
 def _block(cin: int, cout: int) -> list[nn.Module]:
     return [
         nn.Conv2d(cin, cout, 3, padding=1, bias=False),
@@ -75,6 +87,11 @@ class FerNet(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.head(self.dropout(self.features(x)))
+
+    def maps_and_logits(self, x: torch.Tensor) -> tuple[list[torch.Tensor], torch.Tensor]:
+        """Each stage's feature map (:func:`stage_outputs`) and the logits, in one pass."""
+        maps = stage_outputs(self.body, self._prepare(x))
+        return maps, self.head(self.dropout(maps[-1].mean(dim=(2, 3))))
 
     def state_from_guide(self, codec_state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         """This classifier's state as an expression-code codec stores it as its frozen guide

@@ -26,6 +26,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .classifier import stage_outputs
+
 
 def _conv_bn(cin: int, cout: int, k: int = 3, stride: int = 1, groups: int = 1, act: bool = True) -> nn.Sequential:
     layers: list[nn.Module] = [
@@ -60,6 +62,11 @@ class _Recognizer(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.head(self.dropout(self.features(x)))
+
+    def maps_and_logits(self, x: torch.Tensor) -> tuple[list[torch.Tensor], torch.Tensor]:
+        """Each stage's feature map (:func:`~.classifier.stage_outputs`) and the logits, in one pass."""
+        maps = stage_outputs(self.trunk, self._prepare(x))
+        return maps, self.head(self.dropout(maps[-1].mean(dim=(2, 3))))
 
 
 class _BasicBlock(nn.Module):

@@ -79,6 +79,8 @@ class CodecTrainConfig:
     semantic_weight: float = 0.0  # codecs with an expression code: KL(guide ‖ code head), nats → bpp
     panel: list[str] = field(default_factory=list)  # training-panel recognizers for the agreement term
     panel_weight: float = 0.0  # bpp per nat of the panel's mean KL (original view ‖ decoded view)
+    panel_noise: float = 0.0  # σ of the Gaussian noise added to both views the panel reads
+    panel_feature_weight: float = 0.0  # bpp per unit of the panel's feature-map distance
     adversarial_weight: float = 0.0  # bpp per nat of the discriminator's non-saturating loss
     feature_match_weight: float = 0.0  # bpp per unit of the discriminator feature-matching distance
     discriminator_lr: float = 2e-4
@@ -201,7 +203,12 @@ class CodecObjective:
         self.average = WeightAverage(classifier, config.classifier_ema) if config.classifier_ema else None
         if config.panel_weight and not config.panel:
             raise TrainingError("--panel-weight needs --panel: the training-panel recognizers to agree with")
-        self.panel = PanelAgreement(config.panel, device) if config.panel_weight else None
+        if config.panel_feature_weight and not config.panel_weight:
+            raise TrainingError("--panel-feature-weight goes with --panel-weight (the panel's agreement term)")
+        self.panel = (
+            PanelAgreement(config.panel, device, noise=config.panel_noise, features=bool(config.panel_feature_weight))
+            if config.panel_weight else None
+        )  # fmt: skip
         realism = config.adversarial_weight or config.feature_match_weight
         self.realism = Realism(device, config.discriminator_lr) if realism else None
         self.amp = torch.autocast(device.type, dtype=torch.bfloat16, enabled=config.amp)
@@ -241,6 +248,9 @@ class CodecObjective:
             agreement = self.panel(x, x_hat, rng)
             loss = loss + config.panel_weight * agreement["kl"]
             logs.update({"panel_kl": float(agreement["kl"].detach()), "panel_agree": float(agreement["agree"])})
+            if "features" in agreement:
+                loss = loss + config.panel_feature_weight * agreement["features"]
+                logs["panel_feat"] = float(agreement["features"].detach())
         if self.realism is not None:
             real = self.realism.codec_terms(x, x_hat)
             loss = loss + config.adversarial_weight * real["adv"] + config.feature_match_weight * real["fm"]

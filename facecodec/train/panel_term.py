@@ -13,6 +13,18 @@ face (rotation ±8°, scale 0.9–1.1, shift ±6 %, mirror, then a random resize
 40–56 px that the recognizer resizes back, and a partial box blur), so that no
 single network's sensitivity to exact pixel positions pays.
 
+Two options make what the codec learns less particular to the members:
+
+* ``noise`` σ adds the same Gaussian noise to both views. A recognizer's reading
+  under noise is a locally averaged (smoothed) classifier, whose input gradients
+  follow image structure rather than the pixel-level patterns one network happens
+  to respond to (Kaur, Cohen and Lipton, "Are Perceptually-Aligned Gradients a
+  General Property of Robust Classifiers?", 2019).
+* ``features`` also asks each member's feature map at every stage to match
+  (``F = mean over members and stages of ‖f_l(v(x̂)) − f_l(v(x))‖₁ / ‖f_l(v(x))‖₁``):
+  many channels at several scales to agree rather than seven logits, a perceptual
+  loss in the sense of LPIPS (Zhang et al., CVPR 2018) made of the panel's own features.
+
 **Realism** (after HiFiC, Mentzer et al. 2020, and MS-ILLM, Muckley et al. 2023):
 a small patch discriminator ``D`` on 48×48 faces, trained with the
 non-saturating loss ``softplus(−D(x)) + softplus(D(x̂))``; the codec gets
@@ -55,11 +67,18 @@ def random_views(x: torch.Tensor, x_hat: torch.Tensor, rng: np.random.Generator)
     return both[:, :1], both[:, 1:]
 
 
-class PanelAgreement:
-    """Mean KL between the training panel's readings of original and decoded views."""
+def feature_distance(maps_hat: list[torch.Tensor], maps: list[torch.Tensor]) -> torch.Tensor:
+    """Mean over stages of ‖a − b‖₁ / ‖b‖₁ between decoded and original feature maps."""
+    return torch.stack([(a - b).abs().mean() / b.abs().mean().clamp_min(1e-6) for a, b in zip(maps_hat, maps)]).mean()
 
-    def __init__(self, names: list[str], device: torch.device) -> None:
+
+class PanelAgreement:
+    """Mean KL between the training panel's readings of original and decoded views
+    (and, with ``features``, the distance between their feature maps)."""
+
+    def __init__(self, names: list[str], device: torch.device, noise: float = 0.0, features: bool = False) -> None:
         self.names = [registry.training_panel_spec(n).name for n in names]  # held-out members refused
+        self.noise, self.features = noise, features
         self.members = []
         for name in self.names:
             net = inference_copy(registry.create_model(name, device=device))
@@ -69,14 +88,22 @@ class PanelAgreement:
 
     def __call__(self, x: torch.Tensor, x_hat: torch.Tensor, rng: np.random.Generator) -> dict[str, torch.Tensor]:
         view, view_hat = random_views(x, x_hat, rng)
-        kls, agree = [], []
+        if self.noise:
+            noise = torch.as_tensor(rng.normal(0.0, self.noise, view.shape), dtype=x.dtype, device=x.device)
+            view, view_hat = view + noise, view_hat + noise
+        kls, agree, dists = [], [], []
         for net in self.members:
             with torch.no_grad():
-                target = net(view)
-            logits = net(view_hat)
+                maps, target = net.maps_and_logits(view)
+            maps_hat, logits = net.maps_and_logits(view_hat)
             kls.append(prediction_kl(target, logits))
             agree.append((logits.argmax(1) == target.argmax(1)).float().mean())
-        return {"kl": torch.stack(kls).mean(), "agree": torch.stack(agree).mean().detach()}
+            if self.features:
+                dists.append(feature_distance(maps_hat, maps))
+        out = {"kl": torch.stack(kls).mean(), "agree": torch.stack(agree).mean().detach()}
+        if self.features:
+            out["features"] = torch.stack(dists).mean()
+        return out
 
 
 class FaceDiscriminator(nn.Module):
@@ -117,8 +144,7 @@ class Realism:
             _, feats = self.disc(x)
         for p in self.disc.parameters():
             p.requires_grad_(True)
-        fm = torch.stack([(a - b).abs().mean() / b.abs().mean().clamp_min(1e-6) for a, b in zip(feats_hat, feats)]).mean()
-        return {"adv": F.softplus(-logits).mean(), "fm": fm}
+        return {"adv": F.softplus(-logits).mean(), "fm": feature_distance(feats_hat, feats)}
 
     def step(self, x: torch.Tensor, x_hat: torch.Tensor) -> float:
         """One discriminator update on originals and (detached) decoded faces; returns its loss."""
