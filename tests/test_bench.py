@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from facecodec.bench import classical, codecs, report, run_bench, runner
+from facecodec.bench import classical, codecs, context, report, run_bench, runner
 from facecodec.cli import main
 from facecodec.errors import FacecodecError, QualityError
 from facecodec.train.data import FER2013_CLASSES
@@ -84,7 +84,7 @@ def labelled_dir(tmp_path: Path, make_face, write_png) -> Path:
 
 @pytest.fixture
 def fake_classifier(monkeypatch: pytest.MonkeyPatch) -> str:
-    monkeypatch.setattr(runner, "_load_classifier", lambda name, device: FakeClassifier())
+    monkeypatch.setattr(context, "load_classifier", lambda name, device: FakeClassifier())
     return "fake-fer"
 
 
@@ -203,7 +203,7 @@ def test_unusable_default_classifier_is_a_note(labelled_dir: Path, monkeypatch: 
     def missing(name, device):
         raise WeightsError(f"no weights for model {name!r}")
 
-    monkeypatch.setattr(runner, "_load_classifier", missing)
+    monkeypatch.setattr(context, "load_classifier", missing)
     kw = dict(out=None, baselines=["jpeg"], workers=1, qualities={"jpeg": [50], "face-hp-v1": [4]})
     result = run_bench(labelled_dir, **kw)
     assert result["classifier"]["name"] is None
@@ -412,12 +412,12 @@ def test_dataset_labels_map_onto_a_classifiers_or_the_panels_classes() -> None:
     from types import SimpleNamespace
 
     fer = SimpleNamespace(labels=np.array([0, 3, 6]), classes=list(FER2013_CLASSES))
-    assert runner._map_labels(fer, FER2013_CLASSES)[0].tolist() == [0, 3, 6]
+    assert context.map_labels(fer, FER2013_CLASSES)[0].tolist() == [0, 3, 6]
     some = SimpleNamespace(labels=np.array([0, 1]), classes=[FER2013_CLASSES[3], FER2013_CLASSES[0]])
-    labels, why = runner._map_labels(some, FER2013_CLASSES)  # a subset, in another order
+    labels, why = context.map_labels(some, FER2013_CLASSES)  # a subset, in another order
     assert labels.tolist() == [3, 0] and why is None
-    labels, why = runner._map_labels(some, FER2013_CLASSES, subset=False)  # the panel: FER2013's seven only
+    labels, why = context.map_labels(some, FER2013_CLASSES, subset=False)  # the panel: FER2013's seven only
     assert labels is None and "not the classifier's" in why
-    labels, why = runner._map_labels(SimpleNamespace(labels=np.array([0]), classes=["cat"]), FER2013_CLASSES)
+    labels, why = context.map_labels(SimpleNamespace(labels=np.array([0]), classes=["cat"]), FER2013_CLASSES)
     assert labels is None and "not the classifier's" in why
-    assert runner._map_labels(SimpleNamespace(labels=None, classes=[]), FER2013_CLASSES)[0] is None
+    assert context.map_labels(SimpleNamespace(labels=None, classes=[]), FER2013_CLASSES)[0] is None

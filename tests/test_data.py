@@ -229,7 +229,7 @@ def test_mixed_folder_counts_every_image(tmp_path: Path, make_face, write_png) -
     faces = load_faces(tmp_path)
     assert faces.labels is None and faces.classes == ()
     assert len(faces) == 5
-    from facecodec.bench.runner import load_dataset
+    from facecodec.bench.context import load_dataset
 
     benched, split = load_dataset(tmp_path, "auto")  # what `facecodec bench DIR` reads
     assert len(benched) == 5 and split == "all"

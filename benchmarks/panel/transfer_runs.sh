@@ -32,7 +32,7 @@ run() {
 }
 
 variants=("$@")
-[ ${#variants[@]} -gt 0 ] || variants=(logits noise features)
+[ ${#variants[@]} -gt 0 ] || variants=(logits noise features features-0.6 features-1.5 features-3 features-6)
 for v in "${variants[@]}"; do run "$v"; done
 ckpts=(); for v in "${variants[@]}"; do ckpts+=("runs/transfer/$v/last.pt"); done
 python benchmarks/panel/transfer_check.py "${ckpts[@]}" --data "$DATA" \

@@ -23,9 +23,18 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import DatasetError, FacecodecError, UsageError
+from ..errors import FacecodecError, UsageError
 from . import codecs, metrics
 from .classical import classical_runs, timed
+from .context import (
+    Context,
+    load_dataset,
+    load_panels,
+    make_context,
+    map_labels,
+    own_classifier,
+    resolve_classifier,
+)
 
 NO_CLASSIFIER = "no classifier registered"
 _SLOWEST_FIRST = ("avif", "jxl", "webp", "jpeg2000", "jpeg")
@@ -49,79 +58,14 @@ class BenchConfig:
     panel: bool = True
 
 
-@dataclass
-class _Context:
-    images: np.ndarray
-    labels: np.ndarray | None
-    classifier: Any
-    device: Any
-    original_preds: np.ndarray | None
-    original_accuracy: float | None
-    panels: list[Any] = field(default_factory=list)  # facecodec.panel.Panel, held-out first
-
-
 #: column prefix of each panel's figures in a point
 PANEL_PREFIX = {"held-out": "heldout", "training": "trainpanel"}
-
-
-# --- loading ------------------------------------------------------------------
-def load_dataset(path: str | Path, split: str | None) -> tuple[Any, str]:
-    """The dataset and the split actually used (``auto``: ``val`` when it has one)."""
-    from ..train.data import load_faces
-
-    path = Path(path)
-    if path.is_dir() or split in (None, "", "all"):
-        return load_faces(path), "all"
-    if split == "auto":
-        try:
-            return load_faces(path, "val"), "val"
-        except DatasetError:
-            return load_faces(path), "all"
-    return load_faces(path, split), split
-
-
-def _load_classifier(name: str, device: Any) -> Any:
-    """A registered classifier: float (B, 1, 48, 48) in [0, 1] → logits (B, classes)."""
-    from .. import registry
-
-    spec = registry.get_spec(name)
-    if not spec.reads_pixels:
-        raise FacecodecError(f"{name!r} is a {spec.kind}, not a classifier")
-    return registry.create_model(name, device=device).eval()
-
-
-def resolve_classifier(name: str | None) -> str | None:
-    """``--classifier``: a name, ``none``, or None for the first registered one."""
-    if name is not None:
-        return None if name.lower() == "none" else name
-    from .. import registry
-
-    names = registry.model_names("classifier")
-    return names[0] if names else None
-
-
-def _map_labels(
-    dataset: Any, known: Sequence[str], subset: bool = True
-) -> tuple[np.ndarray | None, str | None]:
-    """The dataset's labels as indices into the classes ``known`` (a classifier's, or the
-    panel's: FER2013's), or None and why. ``subset``: a dataset with some of ``known``'s
-    classes maps onto them (the panel takes only datasets of exactly its classes)."""
-    labels, classes = dataset.labels, dataset.classes
-    if labels is None:
-        return None, "dataset has no labels (accuracy not measured; agreement is)"
-    classes, known = tuple(classes), tuple(known)
-    if classes == known:
-        return labels, None
-    if subset and classes and set(classes) <= set(known):
-        lookup = np.array([known.index(c) for c in classes])
-        return lookup[labels], None
-    return None, f"dataset classes {list(classes)} are not the classifier's {list(known)}"
 
 
 # --- classical codecs in worker processes ---------------------------------------
 # --- one point -------------------------------------------------------------------
 def _evaluate(
-    codec: str, family: str, quality: float, coded: dict[str, Any], ctx: _Context
+    codec: str, family: str, quality: float, coded: dict[str, Any], ctx: Context
 ) -> dict[str, Any]:
     images = ctx.images
     n, h, w = images.shape[:3]
@@ -158,29 +102,15 @@ def _evaluate(
     return point
 
 
-def _panels(images: np.ndarray, labels: np.ndarray | None, device: Any, notes: list[str]) -> list[Any]:
-    """The held-out and training recognizer panels, loaded (none, with a note, when absent)."""
-    from .. import panel
-    from ..errors import WeightsError
-
-    loaded = []
-    for role in panel.ROLES:
-        try:
-            loaded.append(panel.load(role, images, labels, device))
-        except WeightsError as exc:
-            notes.append(f"{role} recognizer panel not measured: {exc}")
-    return loaded
-
-
 def _r(value: Any, digits: int) -> float:
     return round(float(value), digits)
 
 
 def _facecodec_points(
-    codec: codecs.FacecodecCodec, qualities: Sequence[float], ctx: _Context, advance
+    codec: codecs.FacecodecCodec, qualities: Sequence[float], ctx: Context, advance
 ) -> Iterator[dict[str, Any]]:
     images = list(ctx.images)
-    own = _own_classifier(codec.name, ctx)
+    own = own_classifier(codec.name, ctx)
     codec.warm_up(ctx.images, qualities[0])
     for q in qualities:
         files, encode_s = timed(lambda q=q: codec.encode_many(images, q))
@@ -199,34 +129,6 @@ def _facecodec_points(
             point["own_accuracy"] = _r(np.mean(preds == ctx.labels) * 100, 2)
         yield point
         advance(f"{codec.name} q{q:g}")
-
-
-def _own_classifier(codec: str, ctx: _Context) -> tuple[str, Any] | None:
-    """The pixel classifier a codec's entry names for its decoded faces, loaded; None when the run
-    measures no accuracy (no classifier, or no labels it can read)."""
-    from .. import registry
-
-    if ctx.labels is None or ctx.classifier is None:
-        return None
-    name = registry.pixel_classifier_for(codec)
-    return name, metrics.prepare_classifier(_load_classifier(name, ctx.device))
-
-
-def _context(
-    images: np.ndarray, dataset: Any, name: str | None, device: Any, notes: list[str]
-) -> _Context:
-    """Load the classifier (if any) and its predictions on the originals."""
-    if name is None:
-        return _Context(images, None, None, device, None, None)
-    from ..train.data import FER2013_CLASSES
-
-    model = metrics.prepare_classifier(_load_classifier(name, device))
-    labels, why = _map_labels(dataset, getattr(model, "classes", FER2013_CLASSES))
-    if why:
-        notes.append(why)
-    preds = metrics.predict(model, images, device)
-    accuracy = None if labels is None else _r(np.mean(preds == labels) * 100, 2)
-    return _Context(images, labels, model, device, preds, accuracy)
 
 
 # --- the whole run -----------------------------------------------------------------
@@ -355,17 +257,17 @@ def run_bench(
         _progress(console, total) as advance,
     ):
         try:
-            ctx = _context(images, dataset, classifier_name, dev, notes)
+            ctx = make_context(images, dataset, classifier_name, dev, notes)
         except FacecodecError as exc:
             if classifier:  # asked for by name: its failure is the run's failure
                 raise
             notes.append(f"classifier {classifier_name} unusable, accuracy not measured: {exc}")
             classifier_name = None
-            ctx = _context(images, dataset, None, dev, notes)
+            ctx = make_context(images, dataset, None, dev, notes)
         if panel:
             from ..train.data import FER2013_CLASSES
 
-            ctx.panels = _panels(images, _map_labels(dataset, FER2013_CLASSES, subset=False)[0], dev, notes)
+            ctx.panels = load_panels(images, map_labels(dataset, FER2013_CLASSES, subset=False)[0], dev, notes)
         for name, q, coded in classical:
             if "error" in coded:
                 skipped.append({"codec": name, "quality": q, "reason": coded["error"]})
