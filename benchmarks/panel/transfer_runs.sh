@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Leave-one-family-out runs that chose the panel options of face-fer-v10's training:
+# Leave-one-family-out runs that compare panel options (docs/training.md):
 # face-fer-v9's recipe from face-fer-v3, short, against the two VGG-style training-panel
 # members only, with one option changed; then benchmarks/panel/transfer_check.py asks the
 # ResNet-style member (unseen by these runs) how decoded faces read. The held-out panel
