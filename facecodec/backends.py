@@ -86,8 +86,10 @@ def _key(name: str, backend: str) -> tuple:
 
 def _runtime_codec(spec: registry.ModelSpec) -> Codec:
     from .runtime.graphs import OnnxTransforms
+    from .runtime.memory import keep_freed_memory
     from .weights import read_arrays
 
+    keep_freed_memory()  # batches reuse their temporaries' pages (runtime/memory.py)
     arrays = read_arrays(spec)
     return Codec(arrays, OnnxTransforms(spec, arrays))
 

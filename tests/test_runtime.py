@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 from PIL import Image
 
 from facecodec import api, backends, container, registry
-from facecodec.runtime import ans, hyper
+from facecodec.runtime import ans, hyper, memory
 from facecodec.runtime.codec import CodedFace
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -66,6 +66,27 @@ def test_ans_reader_never_fails_on_garbage() -> None:
     for data in [b"", b"\0", b"\0\0\0\0", rng.bytes(3), rng.bytes(1000), b"\xff" * 64]:
         values = ans.Reader(data).read(table, rows)
         assert values.shape == rows.shape and values.dtype == np.int32
+
+
+def test_plans_made_for_many_faces_read_as_one_face_plans() -> None:
+    table = _table(7, 3)
+    rng = np.random.default_rng(3)
+    rows = rng.integers(0, 7, (6, 4, 3, 3))
+    values = rng.integers(-40, 40, rows.shape)  # many escapes
+    streams = [ans.encode([ans.Part(table, v, r)]) for v, r in zip(values, rows)]
+    for stream, r, v, plan in zip(streams, rows, values, ans.plans(table, rows)):
+        assert np.array_equal(ans.Reader(stream).read(table, r, plan), v)
+        assert np.array_equal(ans.Reader(stream).read(table, r), v)
+
+
+def test_keep_freed_memory_is_once_and_can_be_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(memory, "_done", False)
+    monkeypatch.setenv("FACECODEC_KEEP_MEMORY", "0")
+    assert memory.keep_freed_memory() is False and memory._done is False
+    monkeypatch.delenv("FACECODEC_KEEP_MEMORY")
+    first = memory.keep_freed_memory()
+    assert first is (sys.platform.startswith("linux") and memory._done)
+    assert memory.keep_freed_memory() is first
 
 
 def test_dense_and_tap_by_tap_hyper_synthesis_agree(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -78,16 +78,34 @@ class Part:
     rows: np.ndarray
 
 
-def _groups(rows: np.ndarray) -> tuple[np.ndarray, list[tuple[int, int, int]]]:
-    """The coding order of a part's symbols and its groups: (order, [(row, start, stop)])."""
-    order = np.argsort(rows, kind="stable")
-    if not len(order):
-        return order, []
-    ordered = rows[order]
-    cuts = np.flatnonzero(np.diff(ordered)) + 1
-    starts = np.concatenate([[0], cuts]).tolist()
-    stops = [*cuts.tolist(), len(ordered)]
-    return order, [(int(ordered[a]), a, b) for a, b in zip(starts, stops)]
+@dataclass(frozen=True)
+class Plan:
+    """The coding order of one part's symbols: ``order`` (positions, ascending row then
+    position), the ``groups`` (row, start, stop) of that order, and each symbol's escape bin
+    and row offset in that order. Faces whose symbols use the same rows share a plan."""
+
+    shape: tuple[int, ...]
+    order: np.ndarray
+    groups: list[tuple[int, int, int]]
+    escape: np.ndarray
+    offsets: np.ndarray
+
+
+def plans(table: Table, rows: np.ndarray) -> list[Plan]:
+    """One :class:`Plan` per face for ``rows`` (B, ...) of ``table``, sorted in one call."""
+    flat = rows.reshape(len(rows), -1).astype(np.int64)
+    n = flat.shape[1]
+    order = np.argsort(flat, axis=1, kind="stable")
+    ordered = np.take_along_axis(flat, order, axis=1)
+    escape, offsets = table.escape(ordered), table.offsets[ordered]
+    change = np.diff(ordered, axis=1) != 0
+    out = []
+    for b in range(len(flat)):
+        cuts = (np.flatnonzero(change[b]) + 1).tolist()
+        starts, stops = [0, *cuts], [*cuts, n]
+        groups = list(zip(ordered[b, starts].tolist(), starts, stops)) if n else []
+        out.append(Plan(tuple(rows.shape[1:]), order[b], groups, escape[b], offsets[b]))
+    return out
 
 
 def _zigzag(values: np.ndarray, escape: np.ndarray) -> list[int]:
@@ -110,19 +128,16 @@ def encode(parts: Sequence[Part]) -> bytes:
     """One stream holding ``parts`` in order (a decoder reads them back in that order)."""
     coder = constriction.stream.stack.AnsCoder()
     for part in reversed(parts):  # a stack: what is read first is pushed last
-        values = part.values.reshape(-1).astype(np.int64)
-        rows = part.rows.reshape(-1).astype(np.int64)
-        order, groups = _groups(rows)
-        symbols = values[order] - part.table.offsets[rows[order]]
-        escape = part.table.escape(rows[order])
-        outside = (symbols < 0) | (symbols >= escape)
+        (plan,) = plans(part.table, part.rows[None])
+        symbols = part.values.reshape(-1).astype(np.int64)[plan.order] - plan.offsets
+        outside = (symbols < 0) | (symbols >= plan.escape)
         chunks: list[int] = []
-        for raw in _zigzag(symbols[outside], escape[outside]):
+        for raw in _zigzag(symbols[outside], plan.escape[outside]):
             chunks.extend(_chunks(raw))
         if chunks:
             coder.encode_reverse(np.asarray(chunks, dtype=np.int32), _UNIFORM)
-        symbols = np.where(outside, escape, symbols).astype(np.int32)
-        for row, start, stop in reversed(groups):
+        symbols = np.where(outside, plan.escape, symbols).astype(np.int32)
+        for row, start, stop in reversed(plan.groups):
             coder.encode_reverse(symbols[start:stop], part.table.model(row))
     words = coder.get_compressed().astype("<u4").tobytes()
     return words[: len(words) - _zero_high_bytes(words)]
@@ -152,23 +167,24 @@ class Reader:
         except ValueError:  # ends in a zero word: no encoder wrote it
             self._coder = constriction.stream.stack.AnsCoder()
 
-    def read(self, table: Table, rows: np.ndarray) -> np.ndarray:
-        """The next part's values, for symbols using table ``rows`` (shape of ``rows``)."""
-        flat = rows.reshape(-1).astype(np.int64)
-        order, groups = _groups(flat)
-        symbols = np.empty(len(flat), dtype=np.int64)
+    def read(self, table: Table, rows: np.ndarray, plan: Plan | None = None) -> np.ndarray:
+        """The next part's values, for symbols using table ``rows`` (shape of ``rows``);
+        ``plan``: ``rows``'s :class:`Plan`, when the caller made it (for many faces at once)."""
+        if plan is None:
+            (plan,) = plans(table, rows[None])
+        symbols = np.empty(len(plan.order), dtype=np.int64)
         try:
-            for row, start, stop in groups:
+            for row, start, stop in plan.groups:
                 symbols[start:stop] = self._coder.decode(table.model(row), stop - start)
-            escape = table.escape(flat[order])
+            escape = plan.escape
             for i in np.flatnonzero(symbols == escape).tolist():
                 raw = self._raw()
                 symbols[i] = -(raw >> 1) - 1 if raw & 1 else (raw >> 1) + int(escape[i])
         except (ValueError, RuntimeError) as exc:
             raise CorruptStream(f"corrupt entropy-coded stream ({exc})") from None
-        values = np.empty(len(flat), dtype=np.int64)
-        values[order] = symbols + table.offsets[flat[order]]
-        return np.clip(values, -(2**31), 2**31 - 1).astype(np.int32).reshape(rows.shape)
+        values = np.empty(len(symbols), dtype=np.int64)
+        values[plan.order] = symbols + plan.offsets
+        return np.clip(values, -(2**31), 2**31 - 1).astype(np.int32).reshape(plan.shape)
 
     def _raw(self) -> int:
         n, chunk = 0, _CHUNK

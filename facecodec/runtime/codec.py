@@ -146,9 +146,11 @@ class Codec:
         h, w = faces[0].latent_height, faces[0].latent_width
         z_rows = self._z_rows((self.z_channels, -(-h // 2), -(-w // 2)))
         readers = [_readers(face) for face in faces]
-        z_symbols = np.stack([z_reader.read(self.z_table, z_rows) for z_reader, _ in readers])
+        (z_plan,) = ans.plans(self.z_table, z_rows[None])  # every face's z rows are its channels
+        z_symbols = np.stack([z_reader.read(self.z_table, z_rows, z_plan) for z_reader, _ in readers])
         rows, means = self._entropy_parameters(z_symbols)
-        y_symbols = np.stack([y_reader.read(self.y_table, r) for (_, y_reader), r in zip(readers, rows)])
+        y_plans = ans.plans(self.y_table, rows)
+        y_symbols = np.stack([y.read(self.y_table, r, p) for (_, y), r, p in zip(readers, rows, y_plans)])
         return z_symbols, y_symbols, rows, means
 
     def symbols(self, faces: Sequence[CodedFace]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

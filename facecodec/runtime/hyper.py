@@ -49,18 +49,21 @@ def _fix(t: np.ndarray, bits: int, limit: float) -> np.ndarray:
     return np.clip(np.round(np.asarray(t, dtype=np.float64) * 2.0**bits), -limit, limit)
 
 
-def _conv(a: np.ndarray, weight: np.ndarray, pad: int) -> np.ndarray:
-    """Stride-1 convolution (B, C, h, w) * (C', C, k, k) -> (B, C', h', w') as one matrix
-    product over the unfolded input (exact sums)."""
-    b, c, _, _ = a.shape
-    cout, _, kh, kw = weight.shape
+def _conv_nhwc(a: np.ndarray, weight: np.ndarray, pad: int) -> np.ndarray:
+    """Stride-1 convolution, channels last: (B, h, w, C) * (C', C, k, k) -> (B, h', w', C'), as
+    one matrix product per kernel tap over the shifted input (exact sums)."""
+    b = a.shape[0]
+    cout, cin, kh, kw = weight.shape
     if pad:
-        a = np.pad(a, ((0, 0), (0, 0), (pad, pad), (pad, pad)))
-    oh, ow = a.shape[2] - kh + 1, a.shape[3] - kw + 1
-    windows = np.lib.stride_tricks.sliding_window_view(a, (kh, kw), axis=(2, 3))  # B, C, oh, ow, kh, kw
-    cols = windows.transpose(0, 2, 3, 1, 4, 5).reshape(b * oh * ow, c * kh * kw)
-    out = cols @ weight.reshape(cout, -1).T
-    return out.reshape(b, oh, ow, cout).transpose(0, 3, 1, 2)
+        a = np.pad(a, ((0, 0), (pad, pad), (pad, pad), (0, 0)))
+    oh, ow = a.shape[1] - kh + 1, a.shape[2] - kw + 1
+    taps = np.ascontiguousarray(weight.transpose(2, 3, 1, 0))  # kh, kw, C, C' (BLAS wants each tap contiguous)
+    out = None
+    for i in range(kh):
+        for j in range(kw):
+            tap = a[:, i : i + oh, j : j + ow, :].reshape(-1, cin) @ taps[i, j]
+            out = tap if out is None else np.add(out, tap, out=out)
+    return out.reshape(b, oh, ow, cout)
 
 
 def _deconv_sizes(
@@ -100,28 +103,30 @@ class ExactHyperSynthesis:
         self._dense: dict[tuple[int, int, int], np.ndarray] = {}
 
     def _deconv(self, i: int, a: np.ndarray) -> np.ndarray:
-        """Layer ``i`` (transposed) on ``a``; the same exact sums whichever way it is computed."""
+        """Layer ``i`` (transposed) on ``a`` (B, C, h, w), channels-last out (B, h', w', C');
+        the same exact sums whichever way it is computed."""
         _, weight, _, stride, pad, out_pad = self.layers[i]
         b, c, h, w = a.shape
         cout, n = weight.shape[1], c * h * w
         (full_h, full_w), (oh, ow) = _deconv_sizes(h, w, weight, stride, pad, out_pad)
         # building the operator transposes n basis inputs (at most 4·DENSE_LIMIT values uncropped)
         if b < DENSE_MIN_BATCH or n * cout * full_h * full_w > 4 * DENSE_LIMIT or n * cout * oh * ow > DENSE_LIMIT:
-            return _deconv(a, weight, stride, pad, out_pad)
+            return _deconv(a, weight, stride, pad, out_pad).transpose(0, 2, 3, 1)
         key = (i, h, w)
         if key not in self._dense:
-            self._dense[key] = _deconv(np.eye(n).reshape(n, c, h, w), weight, stride, pad, out_pad).reshape(n, -1)
-        return (a.reshape(b, -1) @ self._dense[key]).reshape(b, cout, oh, ow)
+            basis = _deconv(np.eye(n).reshape(n, c, h, w), weight, stride, pad, out_pad)
+            self._dense[key] = np.ascontiguousarray(basis.transpose(0, 2, 3, 1).reshape(n, -1))
+        return (a.reshape(b, -1) @ self._dense[key]).reshape(b, oh, ow, cout)
 
     def __call__(self, z_hat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """``(scales, means)`` for ``z_hat`` (B, N, h, w) as float64 dyadic rationals."""
+        """``(scales, means)`` for ``z_hat`` (B, N, h, w) as float64 dyadic rationals (B, M, h', w')."""
         a = _fix(z_hat, ACT_BITS, ACT_LIMIT)
         last = len(self.layers) - 1
         for i, (transposed, weight, bias, _, pad, _) in enumerate(self.layers):
-            acc = self._deconv(i, a) if transposed else _conv(a, weight, pad)
+            acc = self._deconv(i, a) if transposed else _conv_nhwc(a, weight, pad)  # channels last
             # dividing by a power of two is exact
-            a = np.floor((acc + bias.reshape(1, -1, 1, 1)) / 2.0**WEIGHT_BITS)
+            a = np.floor((acc + bias) / 2.0**WEIGHT_BITS)
             if i != last:
                 np.clip(a, 0.0, ACT_LIMIT, out=a)
-        scales, means = np.split(a / 2.0**ACT_BITS, 2, axis=1)
+        scales, means = np.split(a.transpose(0, 3, 1, 2) / 2.0**ACT_BITS, 2, axis=1)
         return scales, means

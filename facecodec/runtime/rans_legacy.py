@@ -65,9 +65,10 @@ class LegacyReader:
             self._state = ((self._state << 32) | self._next_word()) & 0xFFFFFFFFFFFFFFFF
         return value
 
-    def read(self, table: Table, indexes: np.ndarray) -> np.ndarray:
+    def read(self, table: Table, indexes: np.ndarray, plan: object = None) -> np.ndarray:
         """The next ``indexes.size`` symbols (shape of ``indexes``), symbol ``i`` coded with row
-        ``indexes[i]`` of ``table``, in position order (as :meth:`.ans.Reader.read`)."""
+        ``indexes[i]`` of ``table``, in position order (as :meth:`.ans.Reader.read`; these
+        streams are coded symbol by symbol, so a ``plan`` has nothing to say here)."""
         rows = [row[:n] for row, n in zip(table.cdfs.tolist(), table.lengths.tolist())]
         offsets_list = table.offsets.tolist()
         out = []
