@@ -49,6 +49,16 @@ def test_cli_refuses_a_held_out_member_in_one_line(tiny_npz, tmp_path):
     assert not (tmp_path / "run" / "last.pt").exists()
 
 
+def test_cli_refuses_panel_features_without_the_panel_term_in_one_line(tiny_npz, tmp_path):
+    result = CliRunner().invoke(main, [
+        "train", "codec", "--data", str(tiny_npz), "--epochs", "1", "--out", str(tmp_path / "run"),
+        "--panel", registry.panel_names("training")[0], "--panel-feature-weight", "1",
+    ])  # fmt: skip
+    assert result.exit_code == 1
+    assert "--panel-weight" in result.output and "Traceback" not in result.output
+    assert not (tmp_path / "run" / "last.pt").exists()
+
+
 @pytest.mark.parametrize("name", registry.panel_names("training") + registry.panel_names("held-out"))
 @pytest.mark.parametrize("size", [48, 37, 96])
 def test_every_member_reads_any_face_size(name: str, size: int):
