@@ -74,8 +74,7 @@ def resolve(device: str = "auto") -> str:
 def _key(name: str, backend: str) -> tuple:
     """Cache key: the model, the backend and its weights file as it is now (a changed
     ``FACECODEC_WEIGHTS`` or file loads afresh)."""
-    spec = registry.get_spec(name)
-    owner = registry.get_spec(spec.weights_in) if spec.weights_in else spec
+    owner = registry.weights_owner(registry.get_spec(name))
     path = home_of(owner) / owner.weights_file
     try:
         stat = path.stat()

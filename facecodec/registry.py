@@ -122,6 +122,11 @@ def pixel_classifier_for(codec: str) -> str:
     return codec_spec(codec).classifier or DEFAULT_CLASSIFIER
 
 
+def weights_owner(spec: ModelSpec) -> ModelSpec:
+    """The model whose weights file holds ``spec``'s weights (a codec for ``weights_in``)."""
+    return get_spec(spec.weights_in) if spec.weights_in else spec
+
+
 def spec_for_id(model_id: int) -> ModelSpec:
     """The spec whose id a ``.ffc`` file stores; a removed codec's id says which release reads it."""
     try:

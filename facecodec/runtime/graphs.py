@@ -65,7 +65,7 @@ def load_graph(spec: ModelSpec, part: str, arrays: dict[str, np.ndarray] | None 
         raise WeightsError(f"no runtime graph {path} for {spec.name!r}; run 'facecodec train export-runtime'")
     if sha256_file(path) != record.get("sha256"):
         raise WeightsError(f"runtime graph {path} fails its sha256 check (tampered, or stale: re-export it)")
-    arrays = read_arrays(weights_owner(spec)) if arrays is None else arrays
+    arrays = read_arrays(registry.weights_owner(spec)) if arrays is None else arrays
     names = list(record.get("weights", []))
     missing = [n for n in names if n not in arrays]
     if missing:
@@ -82,11 +82,6 @@ def load_graph(spec: ModelSpec, part: str, arrays: dict[str, np.ndarray] | None 
         raise WeightsError(f"cannot load runtime graph {path}: {str(exc).splitlines()[0]}") from None
     graph._facecodec_values = values  # ONNX Runtime reads them: keep them alive with the graph
     return graph
-
-
-def weights_owner(spec: ModelSpec) -> ModelSpec:
-    """The model whose weights file holds ``spec``'s weights (a codec for ``weights_in``)."""
-    return registry.get_spec(spec.weights_in) if spec.weights_in else spec
 
 
 def _graph_record(spec: ModelSpec, part: str) -> dict[str, Any]:

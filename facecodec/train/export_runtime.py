@@ -81,7 +81,7 @@ def _weight_names(spec: registry.ModelSpec) -> dict[bytes, list[str]]:
     """The tensors of the file ``spec``'s weights load from, by value (float32 bytes and shape)."""
     from safetensors.numpy import load_file
 
-    owner = registry.get_spec(spec.weights_in) if spec.weights_in else spec
+    owner = registry.weights_owner(spec)
     by_value: dict[bytes, list[str]] = {}
     for key, value in load_file(str(home_of(owner) / owner.weights_file)).items():
         if value.dtype.kind == "f":
