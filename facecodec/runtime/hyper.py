@@ -49,15 +49,14 @@ def _fix(t: np.ndarray, bits: int, limit: float) -> np.ndarray:
     return np.clip(np.round(np.asarray(t, dtype=np.float64) * 2.0**bits), -limit, limit)
 
 
-def _conv_nhwc(a: np.ndarray, weight: np.ndarray, pad: int) -> np.ndarray:
-    """Stride-1 convolution, channels last: (B, h, w, C) * (C', C, k, k) -> (B, h', w', C'), as
-    one matrix product per kernel tap over the shifted input (exact sums)."""
+def _conv_nhwc(a: np.ndarray, taps: np.ndarray, pad: int) -> np.ndarray:
+    """Stride-1 convolution, channels last: (B, h, w, C) with ``taps`` (k, k, C, C') ->
+    (B, h', w', C'), as one matrix product per kernel tap over the shifted input (exact sums)."""
     b = a.shape[0]
-    cout, cin, kh, kw = weight.shape
+    kh, kw, cin, cout = taps.shape
     if pad:
         a = np.pad(a, ((0, 0), (pad, pad), (pad, pad), (0, 0)))
     oh, ow = a.shape[1] - kh + 1, a.shape[2] - kw + 1
-    taps = np.ascontiguousarray(weight.transpose(2, 3, 1, 0))  # kh, kw, C, C' (BLAS wants each tap contiguous)
     out = None
     for i in range(kh):
         for j in range(kw):
@@ -92,12 +91,17 @@ def _deconv(a: np.ndarray, weight: np.ndarray, stride: int, pad: int, out_pad: i
 
 
 class ExactHyperSynthesis:
-    """Fixed-point copy of a float ``h_s``, built from its weights (numpy arrays, any float dtype)."""
+    """Fixed-point copy of a float ``h_s``, built from its weights (numpy arrays, any float dtype).
+
+    A transposed layer keeps its weights as torch lays them out (C, C', k, k); a convolution
+    keeps them as kernel taps (k, k, C, C'), each a contiguous matrix for the products."""
 
     def __init__(self, state: Mapping[str, np.ndarray]) -> None:
         self.layers = []
         for prefix, transposed, stride, pad, out_pad in LAYERS:
             weight = _fix(state[f"{prefix}.weight"], WEIGHT_BITS, WEIGHT_LIMIT)
+            if not transposed:
+                weight = np.ascontiguousarray(weight.transpose(2, 3, 1, 0))
             bias = _fix(state[f"{prefix}.bias"], WEIGHT_BITS + ACT_BITS, 2.0**52)
             self.layers.append((transposed, weight, bias, stride, pad, out_pad))
         self._dense: dict[tuple[int, int, int], np.ndarray] = {}
