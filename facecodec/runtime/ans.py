@@ -71,11 +71,13 @@ class Table:
 
 @dataclass(frozen=True)
 class Part:
-    """Symbols to code with one table: ``values`` and the ``rows`` they use (same shape)."""
+    """Symbols to code with one table: ``values`` and the ``rows`` they use (same shape);
+    ``plan``: the rows' :class:`Plan`, when the caller made it (for many faces at once)."""
 
     table: Table
     values: np.ndarray
     rows: np.ndarray
+    plan: Plan | None = None
 
 
 @dataclass(frozen=True)
@@ -128,7 +130,7 @@ def encode(parts: Sequence[Part]) -> bytes:
     """One stream holding ``parts`` in order (a decoder reads them back in that order)."""
     coder = constriction.stream.stack.AnsCoder()
     for part in reversed(parts):  # a stack: what is read first is pushed last
-        (plan,) = plans(part.table, part.rows[None])
+        plan = part.plan or plans(part.table, part.rows[None])[0]
         symbols = part.values.reshape(-1).astype(np.int64)[plan.order] - plan.offsets
         outside = (symbols < 0) | (symbols >= plan.escape)
         chunks: list[int] = []

@@ -121,8 +121,10 @@ class Codec:
         rows = np.searchsorted(self.scale_table[:-1], np.maximum(scales, self.scale_table[0]), side="left")
         return rows, means
 
-    def _z_rows(self, shape: tuple[int, ...]) -> np.ndarray:
-        return np.broadcast_to(np.arange(shape[0]).reshape(-1, 1, 1), shape)
+    def _z_rows(self, shape: tuple[int, ...]) -> tuple[np.ndarray, ans.Plan]:
+        """The table rows of one face's z symbols (its channels) and their plan, shared by every face."""
+        rows = np.broadcast_to(np.arange(shape[0]).reshape(-1, 1, 1), shape)
+        return rows, ans.plans(self.z_table, rows[None])[0]
 
     def compress(self, x: np.ndarray, quality: np.ndarray) -> list[bytes]:
         """Streams (format 3) for padded images (B, C, H, W) in [0, 1], H and W multiples of 16."""
@@ -135,18 +137,17 @@ class Codec:
 
     def _streams(self, z_symbols: np.ndarray, y_symbols: np.ndarray, rows: np.ndarray) -> list[bytes]:
         """One format-3 stream per face: its z symbols, then its y symbols (with their table rows)."""
-        z_rows = self._z_rows(z_symbols.shape[1:])
+        z_rows, z_plan = self._z_rows(z_symbols.shape[1:])
         return [
-            ans.encode([ans.Part(self.z_table, z, z_rows), ans.Part(self.y_table, y, r)])
-            for z, y, r in zip(z_symbols, y_symbols, rows)
+            ans.encode([ans.Part(self.z_table, z, z_rows, z_plan), ans.Part(self.y_table, y, r, p)])
+            for z, y, r, p in zip(z_symbols, y_symbols, rows, ans.plans(self.y_table, rows))
         ]
 
     def _decode(self, faces: Sequence[CodedFace]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """Entropy-decode same-size faces: z symbols, y symbols, y's table rows and y's means."""
         h, w = faces[0].latent_height, faces[0].latent_width
-        z_rows = self._z_rows((self.z_channels, -(-h // 2), -(-w // 2)))
+        z_rows, z_plan = self._z_rows((self.z_channels, -(-h // 2), -(-w // 2)))
         readers = [_readers(face) for face in faces]
-        (z_plan,) = ans.plans(self.z_table, z_rows[None])  # every face's z rows are its channels
         z_symbols = np.stack([z_reader.read(self.z_table, z_rows, z_plan) for z_reader, _ in readers])
         rows, means = self._entropy_parameters(z_symbols)
         y_plans = ans.plans(self.y_table, rows)
