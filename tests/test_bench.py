@@ -421,3 +421,22 @@ def test_dataset_labels_map_onto_a_classifiers_or_the_panels_classes() -> None:
     labels, why = context.map_labels(SimpleNamespace(labels=np.array([0]), classes=["cat"]), FER2013_CLASSES)
     assert labels is None and "not the classifier's" in why
     assert context.map_labels(SimpleNamespace(labels=None, classes=[]), FER2013_CLASSES)[0] is None
+
+
+def test_invented_detail_sees_stripes_not_blur():
+    """About 0 for a copy, a lower-contrast copy or a blur; high for stripes the original lacks."""
+    from facecodec.bench import metrics
+
+    rng = np.random.default_rng(0)
+    face = np.clip(128 + 40 * rng.standard_normal((1, 48, 48, 1)), 0, 255)
+    padded = np.pad(face, ((0, 0), (1, 1), (1, 1), (0, 0)), mode="edge")
+    blurred = sum(padded[:, i : i + 48, j : j + 48] for i in range(3) for j in range(3)) / 9
+    faded = 128 + (face - 128) / 2
+    stripes = face + np.where(np.arange(48) % 2 == 0, 40, -40)[None, :, None, None]
+    face, blurred, faded, stripes = (np.round(np.clip(a, 0, 255)).astype(np.uint8) for a in (face, blurred, faded, stripes))
+    assert metrics.invented_detail(face, face) == 0.0
+    assert metrics.invented_detail(face, faded) < 0.01
+    assert metrics.invented_detail(face, blurred) < 0.1
+    assert metrics.invented_detail(face, stripes) > 1.0
+    flat = np.full((2, 8, 8, 1), 90, np.uint8)
+    assert metrics.invented_detail(flat, flat + 1) == 0.0  # no fine detail in any original

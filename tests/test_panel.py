@@ -152,13 +152,24 @@ def test_codec_training_with_panel_and_realism_resumes(tiny_npz, tmp_path):
     config = CodecTrainConfig(
         data=str(tiny_npz), epochs=1, batch_size=8, val_limit=4, out=str(tmp_path / "run"), device="cpu",
         panel=registry.panel_names("training")[:2], panel_weight=1.0, adversarial_weight=0.05,
-        feature_match_weight=0.1, panel_noise=0.04, panel_feature_weight=0.2,
+        feature_match_weight=0.1, panel_noise=0.04, panel_feature_weight=0.2, detail_weight=3e-4,
     )  # fmt: skip
     path = train_codec(config)
     state = torch.load(path, weights_only=True)
     assert "discriminator" in state
     history = json.loads(state["history"])
-    assert {"train_panel_kl", "train_panel_feat", "train_adv", "train_fm", "train_disc"} <= set(history[0])
+    assert {"train_panel_kl", "train_panel_feat", "train_adv", "train_fm", "train_disc", "train_detail_psnr"} <= set(history[0])
     config.epochs = 2
     train_codec(config, resume=True)
     assert len(json.loads(torch.load(path, weights_only=True)["history"])) == 2
+
+
+def test_detail_floor_is_zero_for_a_copy_and_sees_stripes_more_than_blur():
+    from facecodec.train.codec_loss import detail_mse
+
+    coarse = torch.rand(2, 1, 12, 12, generator=torch.Generator().manual_seed(0))
+    x = torch.nn.functional.interpolate(coarse, size=(48, 48), mode="bilinear", align_corners=False)  # smooth, like a face
+    blurred = torch.nn.functional.avg_pool2d(torch.nn.functional.pad(x, (1, 1, 1, 1), mode="replicate"), 3, stride=1)
+    stripes = x + 0.3 * (torch.arange(48) % 2).view(1, 1, 48, 1)
+    assert float(detail_mse(x, x)) == 0.0
+    assert float(detail_mse(x, stripes)) > float(detail_mse(x, blurred)) > 0.0

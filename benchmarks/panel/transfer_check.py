@@ -10,7 +10,8 @@ training panel; the held-out panel only measures the result.
         --data ../shared/data/fer2013/fer2013_trainval.npz --unseen panel-resnet-v1 \
         --seen panel-vgg-v1,panel-vgg-v2
 
-Prints, per checkpoint and quality, stream bytes per face, bpp, PSNR and each
+Prints, per checkpoint and quality, stream bytes per face, bpp, PSNR, invented detail
+(``facecodec.bench.metrics``: the stripes a codec draws for a classifier's sake) and each
 recognizer's agreement with its reading of the originals; then, per checkpoint, the
 unseen member's agreement and the PSNR at equal rates (interpolated in log bpp), which
 is how recipes are compared. ``--rows FILE`` re-prints that table from a saved ``--json``.
@@ -25,6 +26,7 @@ import numpy as np
 import torch
 
 from facecodec import registry
+from facecodec.bench.metrics import invented_detail
 from facecodec.container import ANS
 from facecodec.models.torch_inference import torch_classifier, torch_codec
 from facecodec.runtime.codec import CodedFace
@@ -72,7 +74,8 @@ def main() -> None:
             nbytes = float(np.mean([len(s) for s in streams]))
             mse = ((x_hat - x) ** 2).mean(axis=(1, 2, 3))
             row = {"checkpoint": path, "quality": q, "stream_bytes": nbytes, "bpp": nbytes * 8 / (48 * 48),
-                   "psnr": float(np.mean(10 * np.log10(1 / np.maximum(mse, 1e-10))))}  # fmt: skip
+                   "psnr": float(np.mean(10 * np.log10(1 / np.maximum(mse, 1e-10)))),
+                   "invented": invented_detail(*(np.round(a * 255).astype(np.uint8).transpose(0, 2, 3, 1) for a in (x, x_hat)))}  # fmt: skip
             for n, f in readers.items():
                 row[n] = float((f(x_hat).argmax(1) == originals[n]).mean() * 100)
             rows.append(row)

@@ -72,7 +72,7 @@ def print_report(result: dict[str, Any], console: Any = None) -> None:
         "(a diagnostic); img/s: classical per CPU-second on one core, facecodec wall-clock "
         "batched on " + _device_label(result),
     )
-    cols = ["q", "bytes", "bpp", "PSNR", "SSIM"] + (["MS-SSIM"] if has_ms else [])
+    cols = ["q", "bytes", "bpp", "PSNR", "SSIM"] + (["MS-SSIM"] if has_ms else []) + ["invented"]
     cols += ["held-out agree% (worst)", "held-out acc% (worst)"] if has_panel else []
     cols += ["own acc%"] if has_own else []
     cols += (["acc%", "agree%"] if has_cls else []) + ["enc/s", "dec/s"]
@@ -85,6 +85,7 @@ def print_report(result: dict[str, Any], console: Any = None) -> None:
                _fmt(p["psnr"]), _fmt(p["ssim"], 3)]  # fmt: skip
         if has_ms:
             row.append(_fmt(p["ms_ssim"], 3))
+        row.append(_fmt(p.get("invented"), 3))
         if has_panel:
             row += [f"{_fmt(p['heldout_agreement'], 1)} ({_fmt(p['heldout_agreement_worst'], 1)})",
                     f"{_fmt(p['heldout_accuracy'], 1)} ({_fmt(p['heldout_accuracy_worst'], 1)})"]  # fmt: skip

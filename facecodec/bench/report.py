@@ -26,6 +26,9 @@ UNITS = {
     "psnr": "dB, per image on uint8 pixels (peak 255), mean over images",
     "ssim": "pytorch_msssim SSIM, Gaussian window 11×11 σ=1.5, valid filtering, mean over images",
     "ms_ssim": "MS-SSIM (5 scales, same window); null unless the shorter side > 160 px",
+    "invented": "invented detail: the decoded images' fine detail (pixel minus its 3×3 mean) that is "
+    "not a scaled copy of the originals', as a fraction of the originals' fine-detail energy, pooled "
+    "over images (0: blurred or faithful; high: stripes, ringing or blocking the originals lack)",
     "accuracy": "% of decoded images the classifier labels correctly",
     "agreement": "% of decoded images given the class the classifier gives the original",
     "encode_ips": "images/s encoding the whole set at this point (classical: per CPU-second of "
@@ -47,7 +50,7 @@ UNITS = {
 }
 
 CSV_COLUMNS = (
-    "codec", "family", "quality", "images", "bytes", "bpp", "psnr", "ssim", "ms_ssim",
+    "codec", "family", "quality", "images", "bytes", "bpp", "psnr", "ssim", "ms_ssim", "invented",
     "heldout_agreement", "heldout_agreement_worst", "heldout_accuracy", "heldout_accuracy_worst",
     "trainpanel_agreement", "trainpanel_accuracy", "own_classifier", "own_accuracy", "accuracy", "agreement", "encode_ips", "decode_ips",
 )  # fmt: skip

@@ -83,6 +83,7 @@ def _evaluate(
         "psnr": _r(np.mean(metrics.psnr(images, decoded)), 3),
         "ssim": _r(np.mean(metrics.ssim(images, decoded)), 4),
         "ms_ssim": None if ms is None else _r(np.mean(ms), 4),
+        "invented": _r(metrics.invented_detail(images, decoded), 3),
         "accuracy": None,
         "agreement": None,
         "encode_ips": _r(n / enc_s, 1) if enc_s > 0 else None,

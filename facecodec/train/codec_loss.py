@@ -5,14 +5,20 @@ Loss per sample, with a quality ``q`` and ``λ(q)`` geometric between ``lmbda_mi
 
     L = bpp(y) + bpp(z) + λ(q) · 255² · MSE(x, x_hat)
 
-(the CompressAI convention for λ). The expression terms are in :mod:`.task_loss`, the panel
-and realism terms in :mod:`.panel_term`.
+(the CompressAI convention for λ). At low qualities λ(q) is tiny, and nothing there stops
+the decoder from drawing fine patterns the original lacks (the stripes that a classifier
+term rewards). The *detail floor* ``w_d · 255² · MSE(h(x), h(x_hat))`` (``--detail-weight``,
+the same at every quality) asks the decoded face's fine detail ``h`` (each pixel minus the
+mean of its 3×3 neighbourhood) to be the original's: the cheapest answer at a low rate is
+to draw less detail, not other detail, while coarse structure stays free to be spent on.
+The expression terms are in :mod:`.task_loss`, the panel and realism terms in :mod:`.panel_term`.
 """
 
 from __future__ import annotations
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 
 from .loop import batches, eval_mode, psnr, to_tensor, top1_accuracy
 from .task_loss import prediction_kl
@@ -28,6 +34,16 @@ def rd_loss(
     mse = ((out["x_hat"] - x) ** 2).flatten(1).mean(1)
     loss = (bpp + lmbda * 255**2 * mse).mean()
     return {"loss": loss, "bpp": bpp.mean(), "mse": mse.mean()}
+
+
+def fine_detail(x: torch.Tensor) -> torch.Tensor:
+    """Each pixel minus the mean of its 3×3 neighbourhood (edges replicated), per channel."""
+    return x - F.avg_pool2d(F.pad(x, (1, 1, 1, 1), mode="replicate"), 3, stride=1)
+
+
+def detail_mse(x: torch.Tensor, x_hat: torch.Tensor) -> torch.Tensor:
+    """Batch mean of the MSE between the fine detail of ``x_hat`` and of ``x`` (the detail floor)."""
+    return ((fine_detail(x_hat) - fine_detail(x)) ** 2).mean()
 
 
 def codec_forward(

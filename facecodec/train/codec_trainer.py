@@ -26,7 +26,7 @@ from ..models.hyperprior import lambda_for_quality
 from ..quality import QUALITY_MAX, QUALITY_MIN
 from . import engine
 from .augment import random_affine, random_degrade
-from .codec_loss import codec_forward, evaluate_codec, semantic_term
+from .codec_loss import codec_forward, detail_mse, evaluate_codec, semantic_term
 from .data import load_faces
 from .ema import WeightAverage
 from .init_weights import load_initial
@@ -81,6 +81,7 @@ class CodecTrainConfig:
     panel_weight: float = 0.0  # bpp per nat of the panel's mean KL (original view ‖ decoded view)
     panel_noise: float = 0.0  # σ of the Gaussian noise added to both views the panel reads
     panel_feature_weight: float = 0.0  # bpp per unit of the panel's feature-map distance
+    detail_weight: float = 0.0  # the detail floor: bpp per 255²·MSE of the fine detail, every quality
     adversarial_weight: float = 0.0  # bpp per nat of the discriminator's non-saturating loss
     feature_match_weight: float = 0.0  # bpp per unit of the discriminator feature-matching distance
     discriminator_lr: float = 2e-4
@@ -244,6 +245,10 @@ class CodecObjective:
         if code is not None:  # acc_sem: how often the code head's top-1 is the guide's
             logs.update({"sem_kl": float(code["kl"].detach()), "acc_sem": float(code["agree"])})
         x_hat = out["x_hat"].clamp(0, 1)
+        if config.detail_weight:
+            detail = detail_mse(x, x_hat)
+            loss = loss + config.detail_weight * 255**2 * detail
+            logs["detail_psnr"] = psnr_from_mse(max(float(detail.detach()), 1e-10), peak=1.0)
         if self.panel is not None:
             agreement = self.panel(x, x_hat, rng)
             loss = loss + config.panel_weight * agreement["kl"]
