@@ -33,6 +33,25 @@ def psnr_uint8(a: np.ndarray, b: np.ndarray) -> float:
     return float(psnr(a[None], b[None])[0])
 
 
+def _fine_detail(images: np.ndarray) -> np.ndarray:
+    """Each pixel minus its 3×3 neighbourhood mean (edges replicated), float64 (N, H·W·C)."""
+    x = images.astype(np.float64)
+    h, w = x.shape[1:3]
+    padded = np.pad(x, ((0, 0), (1, 1), (1, 1), (0, 0)), mode="edge")
+    box = sum(padded[:, i : i + h, j : j + w] for i in range(3) for j in range(3)) / 9
+    return (x - box).reshape(len(x), -1)
+
+
+def invented_detail(originals: np.ndarray, decoded: np.ndarray) -> float:
+    """The decoded images' fine detail that is not the originals' (:mod:`facecodec.bench.metrics` defines it), pooled
+    over uint8 (N, H, W, C) arrays; 0 when the originals have no fine detail at all."""
+    h, h_hat = _fine_detail(originals), _fine_detail(decoded)
+    energy = (h * h).sum(1)
+    along = np.divide((h_hat * h).sum(1) ** 2, energy, out=np.zeros_like(energy), where=energy > 0)
+    total = float(energy.sum())
+    return float(((h_hat * h_hat).sum(1) - along).sum() / total) if total > 0 else 0.0
+
+
 def measure_codec(
     model: str,
     images: np.ndarray,
@@ -45,7 +64,8 @@ def measure_codec(
 
     ``bpp`` counts every byte of each ``.ffc`` file (header, stream, CRC)
     over the image's pixels, averaged over images; ``psnr`` is the mean of
-    per-image PSNR on the decoded uint8 pixels. With ``panel`` (a
+    per-image PSNR on the decoded uint8 pixels; ``invented`` the fine detail the decoded
+    faces have that the originals lack (:func:`invented_detail`). With ``panel`` (a
     :class:`facecodec.panel.Panel` of the held-out recognizers, loaded on the same
     originals) each point also has ``heldout_agreement`` (mean %), its worst member
     and ``heldout_accuracy`` (mean %).
@@ -60,6 +80,7 @@ def measure_codec(
             "bpp": round(float(np.mean([e.bpp for e in encoded])), 4),
             "bytes": round(float(np.mean([len(e.data) for e in encoded])), 2),
             "psnr": round(float(np.mean(psnrs)), 3),
+            "invented": round(invented_detail(images, np.stack(decoded)), 3),
         }
         if panel is not None:
             scored = panel.score(np.stack(decoded))

@@ -40,23 +40,11 @@ def psnr(originals: np.ndarray, decoded: np.ndarray) -> np.ndarray:
     return np.minimum(uncapped(originals, decoded), PSNR_CAP)
 
 
-def _fine_detail(images: np.ndarray) -> np.ndarray:
-    """Each pixel minus its 3×3 neighbourhood mean (edges replicated), float64 (N, H·W·C)."""
-    x = images.astype(np.float64)
-    h, w = x.shape[1:3]
-    padded = np.pad(x, ((0, 0), (1, 1), (1, 1), (0, 0)), mode="edge")
-    box = sum(padded[:, i : i + h, j : j + w] for i in range(3) for j in range(3)) / 9
-    return (x - box).reshape(len(x), -1)
-
-
 def invented_detail(originals: np.ndarray, decoded: np.ndarray) -> float:
-    """The decoded images' fine detail that is not the originals' (see the module), pooled
-    over uint8 (N, H, W, C) arrays; 0 when the originals have no fine detail at all."""
-    h, h_hat = _fine_detail(originals), _fine_detail(decoded)
-    energy = (h * h).sum(1)
-    along = np.divide((h_hat * h).sum(1) ** 2, energy, out=np.zeros_like(energy), where=energy > 0)
-    total = float(energy.sum())
-    return float(((h_hat * h_hat).sum(1) - along).sum() / total) if total > 0 else 0.0
+    """Invented detail, pooled over uint8 (N, H, W, C) arrays (:func:`facecodec.evaluate.invented_detail`)."""
+    from ..evaluate import invented_detail as pooled
+
+    return pooled(originals, decoded)
 
 
 def _tensor(images: np.ndarray) -> torch.Tensor:
