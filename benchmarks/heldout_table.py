@@ -3,7 +3,8 @@
     python benchmarks/heldout_table.py docs/benchmarks/bench.json [--codecs face-fer-v9,webp]
     python benchmarks/heldout_table.py docs/benchmarks/bench.json --compare face-fer-v9,face-fer-v3
 
-One row per point: bytes, bpp, PSNR, then the held-out recognizer panel's agreement with its
+One row per point: bytes, bpp, PSNR, invented detail (fine detail the decoded faces have that
+the originals lack: docs/benchmarks.md), then the held-out recognizer panel's agreement with its
 own readings of the originals and its accuracy (mean over the panel, worst member in
 brackets), and the training panel's mean agreement (a diagnostic: those recognizers may enter
 training). The README and docs/models.md quote this output.
@@ -25,10 +26,10 @@ import numpy as np
 KEYS = ("heldout_agreement", "heldout_agreement_worst", "heldout_accuracy")
 
 
-def _cell(mean: float | None, worst: float | None) -> str:
+def _cell(mean: float | None, worst: float | None, digits: int = 1) -> str:
     if mean is None:
         return "–"
-    return f"{mean:.1f} ({worst:.1f})" if worst is not None else f"{mean:.1f}"
+    return f"{mean:.{digits}f} ({worst:.{digits}f})" if worst is not None else f"{mean:.{digits}f}"
 
 
 def table(report: dict, codecs: list[str] | None = None) -> str:
@@ -36,15 +37,16 @@ def table(report: dict, codecs: list[str] | None = None) -> str:
     points = report["points"]
     order = codecs or list(dict.fromkeys(p["codec"] for p in points))
     lines = [
-        "| codec | setting | bytes | bpp | PSNR dB | held-out agreement % (worst) "
+        "| codec | setting | bytes | bpp | PSNR dB | invented detail | held-out agreement % (worst) "
         "| held-out accuracy % (worst) | training-panel agreement % |",
-        "|---|--:|--:|--:|--:|--:|--:|--:|",
+        "|---|--:|--:|--:|--:|--:|--:|--:|--:|",
     ]
     for codec in order:
         for p in (p for p in points if p["codec"] == codec):
             knob = "q" if p["family"] == "facecodec" else report["settings"]["codecs"][codec]["knob"].split()[0] + " "
             lines.append(
                 f"| {codec} | {knob}{p['quality']:g} | {p['bytes']:.0f} | {p['bpp']:.3f} | {p['psnr']:.1f} "
+                f"| {_cell(p.get('invented'), None, 2)} "
                 f"| {_cell(p.get('heldout_agreement'), p.get('heldout_agreement_worst'))} "
                 f"| {_cell(p.get('heldout_accuracy'), p.get('heldout_accuracy_worst'))} "
                 f"| {_cell(p.get('trainpanel_agreement'), None)} |"

@@ -7,9 +7,9 @@
 #   no-task     no cross-entropy term through fer-cnn-joint-v1, a classifier once trained
 #               together with a codec (the one network whose reading the stripes serve)
 #   realism     no-task, and the face discriminator's terms three times as strong
-#   detail      no-task, and the detail floor (--detail-weight 3e-4, every quality): decoded fine
+#   detail      no-task, and the detail floor (--detail-weight 3e-3, every quality): decoded fine
 #               detail must be the original's, so low qualities stop drawing stripes
-#   detail-1e-3 the same, with --detail-weight 1e-3
+#   detail-1e-3 the same, with --detail-weight 1e-3 (and detail-3e-4 with 3e-4)
 # Usage: benchmarks/v9_variants.sh train|measure VARIANT ...
 #   train    the 8 epochs (resumable: run it again to go on)
 #   measure  export and measure like a shipped codec: FER2013 val, real files, the held-out
@@ -26,7 +26,8 @@ variant() {
         features) echo "--lmbda-min 3e-05 --task-weight 0.1 $REAL --panel-feature-weight 1.5" ;;
         no-task) echo "--lmbda-min 8e-05 --task-weight 0 $REAL" ;;
         realism) echo "--lmbda-min 8e-05 --task-weight 0 --adversarial-weight 0.15 --feature-match-weight 0.3" ;;
-        detail) echo "--lmbda-min 8e-05 --task-weight 0 $REAL --detail-weight 3e-4" ;;
+        detail) echo "--lmbda-min 8e-05 --task-weight 0 $REAL --detail-weight 3e-3" ;;
+        detail-3e-4) echo "--lmbda-min 8e-05 --task-weight 0 $REAL --detail-weight 3e-4" ;;
         detail-1e-3) echo "--lmbda-min 8e-05 --task-weight 0 $REAL --detail-weight 1e-3" ;;
         *) echo "unknown variant: $1" >&2; exit 2 ;;
     esac

@@ -38,7 +38,7 @@ Errors, following Pillow's conventions:
   failed save over an existing file leaves it empty.
 
 Save arguments: ``quality`` (1..8; default 4), ``model`` (default
-``face-fer-v9``, the default codec) and ``device`` (``auto``, ``cpu`` or ``cuda``; default
+``face-fer-v10``, the default codec) and ``device`` (``auto``, ``cpu`` or ``cuda``; default
 :data:`DEVICE`). Any image mode is accepted and converted by facecodec's
 colour policy (grey modes to ``L``, everything else to ``RGB``, alpha
 dropped). Only single frames are written (no ``save_all``).

@@ -33,7 +33,7 @@ if TYPE_CHECKING:
 _BY_NAME = {s.name: s for s in SPECS}
 _BY_ID = {s.model_id: s for s in SPECS}
 _REMOVED_BY_ID = {i: n for n, i in REMOVED.items()}
-DEFAULT_CODEC = "face-fer-v9"
+DEFAULT_CODEC = "face-fer-v10"
 DEFAULT_CLASSIFIER = "fer-cnn-joint-v1"  # for images (faces that were never coded)
 #: every registered model is trained on FACE_SIZE×FACE_SIZE face crops
 FACE_SIZE = 48

@@ -82,6 +82,20 @@ _FERNET = {"in_channels": 1, "width": 32}
 SPECS: tuple[ModelSpec, ...] = (
     # --- codecs -------------------------------------------------------------------------
     ModelSpec(
+        name="face-fer-v10",
+        model_id=11,
+        kind="codec",
+        architecture="semantic:SemanticFaceHyperprior",
+        kwargs=_EXPRESSION_CODE_CODEC,
+        description="face-fer-v9 trained further with a detail floor (decoded fine detail must be "
+        "the original's at every quality) and without its co-trained classifier's term: the "
+        "training panel's agreement and the face discriminator, no stripes drawn for a classifier",
+        role="faces that recognizers it never saw still read, without invented patterns",
+        classifier="fer-cnn-joint-v1",
+        latent_head="fer-latent-v14",
+        weights_dtype="float16",
+    ),
+    ModelSpec(
         name="face-fer-v9",
         model_id=10,
         kind="codec",
@@ -90,7 +104,7 @@ SPECS: tuple[ModelSpec, ...] = (
         description="face-fer-v3 trained further for faces rather than for one classifier: agreement "
         "with the training panel of recognizers under random views, and a face discriminator "
         "(adversarial and feature-matching terms)",
-        role="faces that recognizers it never saw still read",
+        role="the previous default: reads and writes its files (quality 1 draws stripes around the mouth)",
         classifier="fer-cnn-joint-v1",
         latent_head="fer-latent-v13",
         weights_dtype="float16",
@@ -148,6 +162,16 @@ SPECS: tuple[ModelSpec, ...] = (
         kwargs=_EXPRESSION_CODE_HEAD,
         description="reads face-fer-v3's expression code (the latent's last two channels); "
         "trained inside the codec's joint run",
+    ),
+    ModelSpec(
+        name="fer-latent-v14",
+        model_id=214,
+        kind="latent-classifier",
+        architecture="latent_classifier:SemanticLatentHead",
+        kwargs=_EXPRESSION_CODE_HEAD,
+        description="reads face-fer-v10's expression code (the latent's last two channels); "
+        "trained inside the codec's run (no pixel synthesis)",
+        weights_dtype="float16",
     ),
     ModelSpec(
         name="fer-latent-v13",

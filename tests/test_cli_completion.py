@@ -34,7 +34,7 @@ def test_completion_script(shell: str) -> None:
         ("facecodec train ex", "plain,export\nplain,export-runtime"),
         ("facecodec encode --device c", "plain,cpu\nplain,cuda"),
         ("facecodec encode --model face-h", "plain,face-hp-v1"),
-        ("facecodec encode --model face", "plain,face-fer-v9\nplain,face-fer-v3\nplain,face-hp-v1"),
+        ("facecodec encode --model face", "plain,face-fer-v10\nplain,face-fer-v9\nplain,face-fer-v3\nplain,face-hp-v1"),
         ("facecodec encode exa", "file,exa"),
         ("facecodec decode -o exa", "file,exa"),
         ("facecodec info exa", "file,exa"),

@@ -71,9 +71,9 @@ def _digest(path: Path) -> str:
 
 
 def test_golden_set_is_complete() -> None:
-    assert len(DIGESTS) == 36
+    assert len(DIGESTS) == 39
     assert sorted(DIGESTS) == sorted(p.name for p in GOLDEN.glob("*.ffc"))
-    assert len(CURRENT) == 19 and len(REMOVED) == 17 and sorted(CURRENT + REMOVED) == sorted(DIGESTS)
+    assert len(CURRENT) == 22 and len(REMOVED) == 17 and sorted(CURRENT + REMOVED) == sorted(DIGESTS)
     for name in DIGESTS:
         version = int(name[1]) if name[0] == "v" and name[2] == "_" else 1
         assert container.unpack((GOLDEN / name).read_bytes()).version == version

@@ -45,7 +45,7 @@ def test_names_and_ids_unique_and_stable() -> None:
         assert registry.spec_for_id(spec.model_id) is spec
     # ids are part of the file format: these must never change
     assert {n: registry.get_spec(n).model_id for n in registry.model_names("codec")} == {
-        "face-fer-v3": 4, "face-hp-v1": 1, "face-fer-v9": 10,
+        "face-fer-v3": 4, "face-hp-v1": 1, "face-fer-v9": 10, "face-fer-v10": 11,
     }  # fmt: skip
     assert registry.REMOVED["face-fer-v4"] == 5 and registry.REMOVED["face-fer-v8"] == 9
     assert registry.REMOVED["face-fer-v5"] == 6 and 6 in registry.model_ids()  # its files still refused by name
@@ -86,6 +86,7 @@ def test_each_codec_names_its_readers() -> None:
     ]  # fmt: skip
     assert registry.pixel_classifier_for("face-fer-v9") == "fer-cnn-joint-v1"
     assert registry.latent_classifier_for("face-fer-v9").name == "fer-latent-v13"
+    assert registry.latent_classifier_for("face-fer-v10").name == "fer-latent-v14"
     with pytest.raises(UnknownModel):
         registry.latent_classifier_for("fer-cnn-joint-v4")  # not a codec
 

@@ -52,7 +52,7 @@ def test_every_model_ships_with_valid_sha256() -> None:
 
 def test_weights_folder_is_lean_and_pickle_free() -> None:
     files = list(SHIPPED.iterdir())
-    assert sum(f.stat().st_size for f in files) <= 25e6  # the budget: docs/models.md
+    assert sum(f.stat().st_size for f in files) <= 30e6  # the budget: docs/models.md
     assert not [f for f in files if f.suffix in {".pt", ".pth", ".pkl", ".bin"}]
     named = {registry.get_spec(n).weights_file for n in registry.model_names() if registry.get_spec(n).kind != "recognizer"}
     assert sorted(f.name for f in files if f.suffix == ".safetensors") == sorted(named)
