@@ -33,12 +33,19 @@ def psnr_uint8(a: np.ndarray, b: np.ndarray) -> float:
     return float(psnr(a[None], b[None])[0])
 
 
+#: fine detail is each pixel minus the mean of its DETAIL_WINDOW × DETAIL_WINDOW neighbourhood
+#: (edges replicated): invented detail here, the detail floor in training (train.codec_loss)
+DETAIL_WINDOW = 3
+
+
 def _fine_detail(images: np.ndarray) -> np.ndarray:
-    """Each pixel minus its 3×3 neighbourhood mean (edges replicated), float64 (N, H·W·C)."""
+    """Each pixel's fine detail (see :data:`DETAIL_WINDOW`), float64 (N, H·W·C)."""
     x = images.astype(np.float64)
     h, w = x.shape[1:3]
-    padded = np.pad(x, ((0, 0), (1, 1), (1, 1), (0, 0)), mode="edge")
-    box = sum(padded[:, i : i + h, j : j + w] for i in range(3) for j in range(3)) / 9
+    r = DETAIL_WINDOW // 2
+    padded = np.pad(x, ((0, 0), (r, r), (r, r), (0, 0)), mode="edge")
+    window = range(DETAIL_WINDOW)
+    box = sum(padded[:, i : i + h, j : j + w] for i in window for j in window) / DETAIL_WINDOW**2
     return (x - box).reshape(len(x), -1)
 
 

@@ -173,3 +173,16 @@ def test_detail_floor_is_zero_for_a_copy_and_sees_stripes_more_than_blur():
     stripes = x + 0.3 * (torch.arange(48) % 2).view(1, 1, 48, 1)
     assert float(detail_mse(x, x)) == 0.0
     assert float(detail_mse(x, stripes)) > float(detail_mse(x, blurred)) > 0.0
+
+
+def test_detail_floor_and_invented_detail_see_the_same_detail():
+    """The training term and the bench metric share one definition of fine detail."""
+    from facecodec.evaluate import invented_detail
+    from facecodec.train.codec_loss import fine_detail
+
+    rng = np.random.default_rng(0)
+    x, y = (rng.integers(0, 256, (2, 10, 12, 1)).astype(np.uint8) for _ in range(2))
+    h, h_hat = (fine_detail(torch.from_numpy(a.astype(np.float64)).permute(0, 3, 1, 2)).flatten(1) for a in (x, y))
+    energy = (h * h).sum(1)
+    expected = float(((h_hat * h_hat).sum(1) - (h_hat * h).sum(1) ** 2 / energy).sum() / energy.sum())
+    assert invented_detail(x, y) == pytest.approx(expected)
