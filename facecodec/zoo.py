@@ -89,8 +89,8 @@ SPECS: tuple[ModelSpec, ...] = (
         kwargs=_EXPRESSION_CODE_CODEC,
         description="face-fer-v9 trained further with a detail floor (decoded fine detail must be "
         "the original's at every quality) and without its co-trained classifier's term: the "
-        "training panel's agreement and the face discriminator, no stripes drawn for a classifier",
-        role="faces that recognizers it never saw still read, without invented patterns",
+        "training panel's agreement and the face discriminator, fainter stripes",
+        role="faces that recognizers it never saw still read, with fewer invented patterns",
         classifier="fer-cnn-joint-v1",
         latent_head="fer-latent-v14",
         weights_dtype="float16",
