@@ -80,17 +80,17 @@ def measure_codec(
     points = []
     for q in qualities:
         encoded = api.encode_batch(list(images), model, q, device, batch_size)
-        decoded = api.decode_batch([e.data for e in encoded], device, batch_size)
+        decoded = np.stack(api.decode_batch([e.data for e in encoded], device, batch_size))
         psnrs = [psnr_uint8(img, dec) for img, dec in zip(images, decoded)]
         point = {
             "quality": q,
             "bpp": round(float(np.mean([e.bpp for e in encoded])), 4),
             "bytes": round(float(np.mean([len(e.data) for e in encoded])), 2),
             "psnr": round(float(np.mean(psnrs)), 3),
-            "invented": round(invented_detail(images, np.stack(decoded)), 3),
+            "invented": round(invented_detail(images, decoded), 3),
         }
         if panel is not None:
-            scored = panel.score(np.stack(decoded))
+            scored = panel.score(decoded)
             point["heldout_agreement"] = scored["agreement"]
             point["heldout_agreement_worst"] = scored["agreement_worst"]
             point["heldout_accuracy"] = scored["accuracy"]
